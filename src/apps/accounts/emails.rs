@@ -1,0 +1,164 @@
+//! The accounts app's emails. Services enqueue an `AccountEmail` in their transaction; the
+//! worker composes and sends it. Link tokens are derived here from the queued nonce, and a
+//! link voided before the worker got to it is not sent at all.
+
+use askama::Template;
+use serde::{Deserialize, Serialize};
+
+use super::store;
+use crate::kernel::AppState;
+use crate::kernel::db::Tx;
+use crate::kernel::email::Message;
+use crate::kernel::jobs;
+use crate::kernel::security::token::{derive_token, hash_token};
+
+pub const JOB_KIND: &str = "accounts.email";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "template", rename_all = "snake_case")]
+pub enum AccountEmail {
+    Confirm { user_id: i64, nonce: String },
+    PasswordReset { user_id: i64, nonce: String },
+    EmailChange { user_id: i64, nonce: String, new_email: String },
+    SignupAttempt { to: String },
+    PasswordChanged { to: String, username: String },
+    EmailChanged { to: String, username: String, new_email: String },
+    Goodbye { to: String, username: String },
+}
+
+pub async fn enqueue(tx: &mut Tx, mail: &AccountEmail, now: i64) -> anyhow::Result<()> {
+    jobs::enqueue(tx, JOB_KIND, mail, now).await
+}
+
+/// The job handler: compose and send. A mail whose user or link is gone is dropped quietly.
+pub async fn deliver(state: &AppState, mail: AccountEmail) -> anyhow::Result<()> {
+    if let Some(message) = compose(state, mail).await? {
+        state.mailer.send(&message).await?;
+    }
+    Ok(())
+}
+
+/// One email's content; the text and HTML templates lay it out.
+struct Mail {
+    greeting: String,
+    paragraphs: Vec<String>,
+    action: Option<(String, String)>,
+    closing: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "emails/message.txt")]
+struct TextBody<'a> {
+    mail: &'a Mail,
+}
+
+#[derive(Template)]
+#[template(path = "emails/message.html")]
+struct HtmlBody<'a> {
+    mail: &'a Mail,
+    subject: &'a str,
+}
+
+fn message(to: String, subject: &str, mail: &Mail) -> anyhow::Result<Message> {
+    Ok(Message {
+        to,
+        subject: subject.to_owned(),
+        text: TextBody { mail }.render()?,
+        html: HtmlBody { mail, subject }.render()?,
+    })
+}
+
+/// `Some((user's username, link))` when the user exists and the link is still live.
+async fn link(state: &AppState, user_id: i64, nonce: &str, path: &str) -> anyhow::Result<Option<(String, String, String)>> {
+    let Some(user) = store::find_user(&state.db.pool, user_id).await? else { return Ok(None) };
+    let token = derive_token(state.settings.secret_key.expose(), nonce);
+    if !store::token_is_live(&state.db.pool, &hash_token(&token), state.clock.now()).await? {
+        return Ok(None);
+    }
+    Ok(Some((user.username, user.email, format!("{}{path}{token}/", state.settings.base_url()))))
+}
+
+async fn compose(state: &AppState, mail: AccountEmail) -> anyhow::Result<Option<Message>> {
+    let hours = state.settings.confirmation_ttl_hours;
+    let minutes = state.settings.password_reset_ttl_minutes;
+    let ignore = "If you did not ask for this, you can ignore this email.".to_owned();
+    let message = match mail {
+        AccountEmail::Confirm { user_id, nonce } => {
+            let Some((username, email, url)) = link(state, user_id, &nonce, "/accounts/confirm/").await? else {
+                return Ok(None);
+            };
+            let body = Mail {
+                greeting: format!("Hi {username},"),
+                paragraphs: vec!["Welcome to Shoestring! Please confirm your email address to activate your account.".into()],
+                action: Some(("Confirm my account".into(), url)),
+                closing: vec![format!("This link works once and expires in {hours} hours."), ignore],
+            };
+            message(email, "Confirm your Shoestring account", &body)?
+        }
+        AccountEmail::PasswordReset { user_id, nonce } => {
+            let Some((username, email, url)) = link(state, user_id, &nonce, "/accounts/password-reset/").await? else {
+                return Ok(None);
+            };
+            let body = Mail {
+                greeting: format!("Hi {username},"),
+                paragraphs: vec!["Someone asked to reset the password of your Shoestring account.".into()],
+                action: Some(("Choose a new password".into(), url)),
+                closing: vec![format!("This link works once and expires in {minutes} minutes."), ignore],
+            };
+            message(email, "Reset your Shoestring password", &body)?
+        }
+        AccountEmail::EmailChange { user_id, nonce, new_email } => {
+            let Some((username, _, url)) = link(state, user_id, &nonce, "/accounts/email/confirm/").await? else {
+                return Ok(None);
+            };
+            let body = Mail {
+                greeting: format!("Hi {username},"),
+                paragraphs: vec![format!("Please confirm that {new_email} is your new email address for Shoestring.")],
+                action: Some(("Confirm my new address".into(), url)),
+                closing: vec![format!("This link works once and expires in {hours} hours."), ignore],
+            };
+            message(new_email, "Confirm your new email address", &body)?
+        }
+        other => compose_notice(state, other)?,
+    };
+    Ok(Some(message))
+}
+
+/// Notices without links.
+fn compose_notice(state: &AppState, mail: AccountEmail) -> anyhow::Result<Message> {
+    let base = state.settings.base_url();
+    let reset = Some(("Reset my password".to_owned(), format!("{base}/accounts/password-reset/")));
+    let (to, subject, body) = match mail {
+        AccountEmail::SignupAttempt { to } => (to, "Someone tried to sign up with your address", Mail {
+            greeting: "Hello,".into(),
+            paragraphs: vec![
+                "Someone tried to create a Shoestring account with this email address, which already has an account.".into(),
+                "If it was you, log in instead, or reset your password if you forgot it.".into(),
+            ],
+            action: reset,
+            closing: vec!["If it was not you, you can ignore this email: nothing has changed.".into()],
+        }),
+        AccountEmail::PasswordChanged { to, username } => (to, "Your password was changed", Mail {
+            greeting: format!("Hi {username},"),
+            paragraphs: vec!["The password of your Shoestring account was just changed, and your other sessions were signed out.".into()],
+            action: reset,
+            closing: vec!["If you did not do this, reset your password now.".into()],
+        }),
+        AccountEmail::EmailChanged { to, username, new_email } => (to, "Your email address was changed", Mail {
+            greeting: format!("Hi {username},"),
+            paragraphs: vec![format!("Your Shoestring account now uses {new_email}. Emails will no longer come to this address.")],
+            action: None,
+            closing: vec!["If you did not do this, reply to this email right away.".into()],
+        }),
+        AccountEmail::Goodbye { to, username } => (to, "Your account was deleted", Mail {
+            greeting: format!("Goodbye {username},"),
+            paragraphs: vec!["Your Shoestring account and its personal data have been deleted. We are sorry to see you go.".into()],
+            action: None,
+            closing: vec!["You are welcome back any time.".into()],
+        }),
+        AccountEmail::Confirm { .. } | AccountEmail::PasswordReset { .. } | AccountEmail::EmailChange { .. } => {
+            anyhow::bail!("link emails are composed by `compose`")
+        }
+    };
+    message(to, subject, &body)
+}

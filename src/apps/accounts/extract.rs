@@ -1,0 +1,167 @@
+//! Who is asking, by type: `CurrentUser` (signed in), `StaffUser` (signed-in staff),
+//! `MaybeUser`, and `Viewer` (what a page's layout needs). A session counts only while its user
+//! is active, its password fingerprint still matches (a password change ends other sessions)
+//! and it is younger than the absolute lifetime.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+use super::model::User;
+use super::service;
+use crate::kernel::AppState;
+use crate::kernel::http::csrf::CsrfToken;
+use crate::kernel::http::render::{NavUser, take_flashes};
+use crate::kernel::http::session::USER_ID_KEY;
+use crate::kernel::http::{AppError, PageContext};
+use crate::kernel::security::token::{hex, hmac_sha256};
+
+const AUTH_HASH_KEY: &str = "auth_hash";
+const LOGIN_AT_KEY: &str = "login_at";
+const SEEN_AT_KEY: &str = "seen_at";
+/// Idle expiry is pushed forward at most once a minute, to spare a write per request.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// Ties a session to the password it was opened with.
+fn fingerprint(state: &AppState, user: &User) -> String {
+    hex(&hmac_sha256(state.settings.secret_key.expose(), format!("session:{}", user.password_hash).as_bytes())[..16])
+}
+
+/// Signs `user` in on this session, under a new session id (no fixation).
+pub async fn start_session(state: &AppState, session: &Session, user: &User) -> Result<(), AppError> {
+    session.cycle_id().await?;
+    let now = state.clock.now();
+    session.insert(USER_ID_KEY, user.id).await?;
+    session.insert(AUTH_HASH_KEY, fingerprint(state, user)).await?;
+    session.insert(LOGIN_AT_KEY, now).await?;
+    session.insert(SEEN_AT_KEY, now).await?;
+    Ok(())
+}
+
+/// Keeps this session valid after the user's own password change, under a new id.
+pub async fn refresh_session(state: &AppState, session: &Session, user: &User) -> Result<(), AppError> {
+    session.cycle_id().await?;
+    session.insert(AUTH_HASH_KEY, fingerprint(state, user)).await?;
+    Ok(())
+}
+
+async fn session_user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
+    let Some(user_id) = session.get::<i64>(USER_ID_KEY).await? else { return Ok(None) };
+    let user = service::find_user(state, user_id).await?;
+    let hash: Option<String> = session.get(AUTH_HASH_KEY).await?;
+    let login_at: i64 = session.get(LOGIN_AT_KEY).await?.unwrap_or(0);
+    let now = state.clock.now();
+    let valid = user.filter(|u| {
+        u.is_active
+            && hash.as_deref() == Some(fingerprint(state, u).as_str())
+            && now < login_at + state.settings.session_max_days * 86_400
+    });
+    let Some(user) = valid else {
+        session.flush().await?;
+        return Ok(None);
+    };
+    let seen_at: i64 = session.get(SEEN_AT_KEY).await?.unwrap_or(0);
+    if now - seen_at >= TOUCH_EVERY_SECS {
+        session.insert(SEEN_AT_KEY, now).await?;
+    }
+    Ok(Some(user))
+}
+
+/// The signed-in user, loaded once per request.
+#[derive(Clone, Debug)]
+pub struct MaybeUser(pub Option<User>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(cached) = parts.extensions.get::<MaybeUser>() {
+            return Ok(cached.clone());
+        }
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("session layer missing")))?;
+        let found = MaybeUser(session_user(state, &session).await?);
+        parts.extensions.insert(found.clone());
+        Ok(found)
+    }
+}
+
+/// Why a user-only route refused: API callers get JSON, page visitors go to the login page.
+#[derive(Debug)]
+pub enum AuthRejection {
+    Login { next: String, api: bool },
+    Forbidden,
+    Error(AppError),
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        match self {
+            AuthRejection::Login { api: true, .. } => AppError::Unauthorized.into_response(),
+            AuthRejection::Login { next, api: false } => {
+                let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+                Redirect::to(&format!("/accounts/login/?{query}")).into_response()
+            }
+            AuthRejection::Forbidden => {
+                tracing::warn!(event = "authz_denied", "staff-only route refused");
+                AppError::Forbidden.into_response()
+            }
+            AuthRejection::Error(err) => err.into_response(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct CurrentUser(pub User);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let MaybeUser(user) = MaybeUser::from_request_parts(parts, state).await.map_err(AuthRejection::Error)?;
+        user.map(CurrentUser).ok_or_else(|| AuthRejection::Login {
+            next: parts.uri.path().to_owned(),
+            api: parts.uri.path().starts_with("/api/"),
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct StaffUser(pub User);
+
+impl FromRequestParts<AppState> for StaffUser {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        if user.is_staff { Ok(StaffUser(user)) } else { Err(AuthRejection::Forbidden) }
+    }
+}
+
+/// What a page's layout needs: CSRF token, the user (if any) and the flash messages.
+#[derive(Debug)]
+pub struct Viewer {
+    pub user: Option<User>,
+    pub page: PageContext,
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let MaybeUser(user) = MaybeUser::from_request_parts(parts, state).await?;
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("session layer missing")))?;
+        let csrf_token = parts.extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+        let page = PageContext {
+            csrf_token,
+            user: user.as_ref().map(|u| NavUser { username: u.username.clone(), is_staff: u.is_staff }),
+            flashes: take_flashes(&session).await?,
+            dev_tools: !state.settings.is_production(),
+        };
+        Ok(Viewer { user, page })
+    }
+}

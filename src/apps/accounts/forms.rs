@@ -1,0 +1,129 @@
+//! Page form input. Fields default to empty so a missing field is a form error, never a 400
+//! from the extractor; `next` is checked so a login can never redirect off-site.
+
+use serde::Deserialize;
+
+use crate::kernel::security::password::Password;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SignupForm {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub nickname: String,
+}
+
+impl SignupForm {
+    pub fn into_input(self) -> (super::service::SignupInput, SignupForm) {
+        let input = super::service::SignupInput {
+            username: Some(self.username.clone()),
+            email: Some(self.email.clone()),
+            password: Some(Password::new(self.password)),
+            first_name: Some(self.first_name.clone()),
+            last_name: Some(self.last_name.clone()),
+            nickname: Some(self.nickname.clone()),
+        };
+        // What the page shows again on error: everything but the password.
+        (input, SignupForm { password: String::new(), ..self })
+    }
+}
+
+/// A form that is only a button (plus its CSRF token).
+#[derive(Debug, Default, Deserialize)]
+pub struct ButtonForm {}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    pub login: String,
+    pub password: String,
+    pub next: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NextQuery {
+    pub next: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EmailForm {
+    pub email: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NamesForm {
+    pub first_name: String,
+    pub last_name: String,
+    pub nickname: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ChangeEmailForm {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PasswordChangeForm {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewPasswordForm {
+    pub new_password: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PasswordForm {
+    pub password: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct UserListQuery {
+    pub q: String,
+    pub page: Option<i64>,
+}
+
+/// A same-site path to return to after login; anything else (other hosts, `//x`, `/\x`,
+/// schemes, control characters) falls back to the profile.
+pub fn safe_next(next: &str) -> String {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c == '\\');
+    if ok { next.to_owned() } else { "/accounts/profile/".to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+    use proptest::prelude::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_login() {
+        assert_eq!(safe_next("/accounts/users/?page=2"), "/accounts/users/?page=2");
+        for bad in ["https://evil.example", "//evil.example", "/\\evil.example", "", "javascript:alert(1)"] {
+            assert_eq!(safe_next(bad), "/accounts/profile/");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_followed_next_never_leaves_the_site(next in "\\PC{0,40}") {
+            let target = safe_next(&next);
+            prop_assert!(target.starts_with('/') && !target.starts_with("//") && !target.contains('\\'));
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Accounts: sign-up with email confirmation, login and logout, profile, email and password
+//! changes, password reset, account deletion and export, and the staff user list — as pages
+//! and as the playbook-compatible JSON API. Other apps use `CurrentUser`/`StaffUser`/`Viewer`.
+
+mod api;
+mod emails;
+mod extract;
+mod forms;
+mod model;
+mod pages;
+mod service;
+mod store;
+
+use axum::Router;
+
+pub use extract::{CurrentUser, MaybeUser, StaffUser, Viewer};
+pub use model::User;
+pub use service::{AccountsError, cleanup, create_superuser};
+
+use crate::kernel::AppState;
+use crate::kernel::jobs::{Registry, Schedule};
+
+pub fn router() -> Router<AppState> {
+    pages::router().merge(api::router())
+}
+
+/// The jobs this app runs: its emails, and the daily cleanup.
+pub fn register_jobs(registry: &mut Registry, state: &AppState) {
+    let mail_state = state.clone();
+    registry.handle(emails::JOB_KIND, move |payload| {
+        let state = mail_state.clone();
+        async move { emails::deliver(&state, serde_json::from_value(payload)?).await }
+    });
+    let cleanup_state = state.clone();
+    registry.handle("accounts.cleanup", move |_| {
+        let state = cleanup_state.clone();
+        async move {
+            service::cleanup(&state).await.map_err(|e| anyhow::anyhow!("cleanup failed: {e}"))?;
+            Ok(())
+        }
+    });
+    registry.schedule(Schedule { name: "accounts.cleanup", every_secs: 86_400, kind: "accounts.cleanup" });
+}

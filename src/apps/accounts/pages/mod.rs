@@ -1,0 +1,81 @@
+//! Server-rendered pages: plain HTML forms that work without JavaScript. Emailed links land on
+//! a GET that shows a button; only the POST changes anything.
+
+mod password;
+mod profile;
+mod session;
+mod signup;
+mod staff;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+
+use crate::kernel::AppState;
+use crate::kernel::http::{AppError, FieldErrors, PageContext, render};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/accounts/signup/", get(signup::signup_form).post(signup::signup))
+        .route("/accounts/confirm/{token}/", get(signup::confirm_page).post(signup::confirm))
+        .route("/accounts/resend/", get(signup::resend_form).post(signup::resend))
+        .route("/accounts/login/", get(session::login_form).post(session::login))
+        .route("/accounts/logout/", post(session::logout))
+        .route("/accounts/profile/", get(profile::profile_page))
+        .route("/accounts/profile/edit/", get(profile::edit_form).post(profile::edit))
+        .route("/accounts/email/", get(profile::email_change_form).post(profile::email_change))
+        .route("/accounts/email/confirm/{token}/", get(profile::email_confirm_page).post(profile::email_confirm))
+        .route("/accounts/password/", get(password::password_change_form).post(password::password_change))
+        .route("/accounts/password-reset/", get(password::password_reset_form).post(password::password_reset))
+        .route(
+            "/accounts/password-reset/{token}/",
+            get(password::password_reset_confirm_form).post(password::password_reset_confirm),
+        )
+        .route("/accounts/delete/", get(profile::delete_form).post(profile::delete))
+        .route("/accounts/users/", get(staff::users_page))
+}
+
+/// A page that only says something: the outcome of a form, or an emailed link's result.
+#[derive(Template)]
+#[template(path = "accounts/message.html")]
+struct MessagePage<'a> {
+    page: PageContext,
+    title: &'a str,
+    paragraphs: Vec<String>,
+    link: Option<(&'a str, &'a str)>,
+}
+
+fn message_page(page: PageContext, title: &str, paragraphs: &[&str], link: Option<(&str, &str)>) -> Result<Response, AppError> {
+    let paragraphs = paragraphs.iter().map(|p| (*p).to_owned()).collect();
+    render(&MessagePage { page, title, paragraphs, link })
+}
+
+/// The page an emailed link opens: a button that POSTs, or a note that the link is dead.
+#[derive(Template)]
+#[template(path = "accounts/confirm.html")]
+struct ConfirmPage<'a> {
+    page: PageContext,
+    title: &'a str,
+    text: &'a str,
+    button: &'a str,
+    live: bool,
+}
+
+/// Pages whose URL carries a token send no Referer, so the token cannot leak to other sites.
+fn no_referrer(mut response: Response) -> Response {
+    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// Renders a form page again with its errors and a 400 status.
+fn invalid(response: Result<Response, AppError>) -> Result<Response, AppError> {
+    let mut response = response?;
+    *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    Ok(response)
+}
+
+fn no_errors() -> FieldErrors {
+    FieldErrors::new()
+}

@@ -1,0 +1,165 @@
+//! The profile: see my data, edit names, change email, delete the account.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+use super::{ConfirmPage, invalid, message_page, no_errors, no_referrer};
+use crate::apps::accounts::extract::{CurrentUser, Viewer};
+use crate::apps::accounts::forms::{ButtonForm, ChangeEmailForm, NamesForm, PasswordForm};
+use crate::apps::accounts::model::User;
+use crate::apps::accounts::service::{self, AccountsError, NamesInput};
+use crate::kernel::AppState;
+use crate::kernel::http::render::flash;
+use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
+use crate::kernel::security::password::Password;
+
+#[derive(Template)]
+#[template(path = "accounts/profile.html")]
+struct ProfilePage {
+    page: PageContext,
+    user: User,
+}
+
+pub async fn profile_page(CurrentUser(user): CurrentUser, viewer: Viewer) -> Result<Response, AppError> {
+    render(&ProfilePage { page: viewer.page, user })
+}
+
+#[derive(Template)]
+#[template(path = "accounts/profile_edit.html")]
+struct EditPage {
+    page: PageContext,
+    form: NamesForm,
+    errors: FieldErrors,
+}
+
+pub async fn edit_form(CurrentUser(user): CurrentUser, viewer: Viewer) -> Result<Response, AppError> {
+    let form = NamesForm { first_name: user.first_name, last_name: user.last_name, nickname: user.nickname };
+    render(&EditPage { page: viewer.page, form, errors: no_errors() })
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<NamesForm>,
+) -> Result<Response, AppError> {
+    let input = NamesInput {
+        first_name: Some(form.first_name.clone()),
+        last_name: Some(form.last_name.clone()),
+        nickname: Some(form.nickname.clone()),
+    };
+    match service::update_names(&state, &user, input).await {
+        Ok(_) => {
+            flash(&session, "success", "Your profile was saved.").await?;
+            Ok(Redirect::to("/accounts/profile/").into_response())
+        }
+        Err(AccountsError::Invalid(errors)) => invalid(render(&EditPage { page: viewer.page, form, errors })),
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "accounts/email_change.html")]
+struct EmailChangePage {
+    page: PageContext,
+    current: String,
+    email: String,
+    errors: FieldErrors,
+}
+
+pub async fn email_change_form(CurrentUser(user): CurrentUser, viewer: Viewer) -> Result<Response, AppError> {
+    render(&EmailChangePage { page: viewer.page, current: user.email, email: String::new(), errors: no_errors() })
+}
+
+pub async fn email_change(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<ChangeEmailForm>,
+) -> Result<Response, AppError> {
+    match service::request_email_change(&state, &user, &form.email, &Password::new(form.password)).await {
+        Ok(()) => {
+            let text = "We sent a confirmation link to your new address. Your email changes when you open it.";
+            flash(&session, "info", text).await?;
+            Ok(Redirect::to("/accounts/profile/").into_response())
+        }
+        Err(AccountsError::Invalid(errors)) => {
+            invalid(render(&EmailChangePage { page: viewer.page, current: user.email, email: form.email, errors }))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn email_confirm_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let live = service::link_is_live(&state, &token).await?;
+    let page = ConfirmPage {
+        page: viewer.page,
+        title: "Confirm your new email address",
+        text: "Confirm to start using this address for your account.",
+        button: "Confirm my new address",
+        live,
+    };
+    Ok(no_referrer(render(&page)?))
+}
+
+pub async fn email_confirm(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    viewer: Viewer,
+    Path(token): Path<String>,
+    CsrfForm(_): CsrfForm<ButtonForm>,
+) -> Result<Response, AppError> {
+    let response = match service::confirm_email_change(&state, &token, ip).await {
+        Ok(()) => message_page(
+            viewer.page,
+            "Your email address was changed",
+            &["From now on we will write to your new address."],
+            Some(("Go to my profile", "/accounts/profile/")),
+        )?,
+        Err(AccountsError::InvalidToken | AccountsError::Invalid(_)) => invalid(message_page(
+            viewer.page,
+            "This link does not work",
+            &[service::INVALID_TOKEN, "You can ask for a new link from your profile."],
+            None,
+        ))?,
+        Err(other) => return Err(other.into()),
+    };
+    Ok(no_referrer(response))
+}
+
+#[derive(Template)]
+#[template(path = "accounts/delete.html")]
+struct DeletePage {
+    page: PageContext,
+    errors: FieldErrors,
+}
+
+pub async fn delete_form(CurrentUser(_): CurrentUser, viewer: Viewer) -> Result<Response, AppError> {
+    render(&DeletePage { page: viewer.page, errors: no_errors() })
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Result<Response, AppError> {
+    match service::delete_account(&state, &user, &Password::new(form.password)).await {
+        Ok(()) => {
+            session.flush().await?;
+            let page = PageContext { user: None, ..viewer.page };
+            message_page(page, "Your account was deleted", &["Your personal data is gone. We sent you a last email to confirm it."], None)
+        }
+        Err(AccountsError::Invalid(errors)) => invalid(render(&DeletePage { page: viewer.page, errors })),
+        Err(other) => Err(other.into()),
+    }
+}

@@ -1,0 +1,66 @@
+//! Logging in and out.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+use super::invalid;
+use crate::apps::accounts::extract::{MaybeUser, Viewer, start_session};
+use crate::apps::accounts::forms::{ButtonForm, LoginForm, NextQuery, safe_next};
+use crate::apps::accounts::service::{self, AccountsError, LoginAttempt};
+use crate::kernel::AppState;
+use crate::kernel::http::{AppError, ClientIp, CsrfForm, PageContext, render};
+use crate::kernel::security::password::Password;
+
+#[derive(Template)]
+#[template(path = "accounts/login.html")]
+struct LoginPage {
+    page: PageContext,
+    login: String,
+    next: String,
+    error: Option<&'static str>,
+    not_confirmed: bool,
+}
+
+pub async fn login_form(viewer: Viewer, Query(query): Query<NextQuery>) -> Result<Response, AppError> {
+    if viewer.user.is_some() {
+        return Ok(Redirect::to(&safe_next(&query.next)).into_response());
+    }
+    render(&LoginPage { page: viewer.page, login: String::new(), next: query.next, error: None, not_confirmed: false })
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    session: Session,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Result<Response, AppError> {
+    let attempt = LoginAttempt { login: form.login.clone(), password: Password::new(form.password) };
+    let (error, not_confirmed) = match service::authenticate(&state, attempt, ip).await {
+        Ok(user) => {
+            start_session(&state, &session, &user).await?;
+            return Ok(Redirect::to(&safe_next(&form.next)).into_response());
+        }
+        Err(AccountsError::InvalidCredentials) => ("Please enter a correct username/email and password.", false),
+        Err(AccountsError::NotConfirmed) => (service::NOT_CONFIRMED, true),
+        Err(AccountsError::Throttled(wait)) => return Err(AppError::TooManyRequests { retry_after: wait }),
+        Err(other) => return Err(other.into()),
+    };
+    let page = LoginPage { page: viewer.page, login: form.login, next: form.next, error: Some(error), not_confirmed };
+    invalid(render(&page))
+}
+
+/// Ends the session (POST only) and goes home.
+pub async fn logout(
+    session: Session,
+    MaybeUser(user): MaybeUser,
+    CsrfForm(_): CsrfForm<ButtonForm>,
+) -> Result<Response, AppError> {
+    if let Some(user) = user {
+        tracing::info!(event = "logout", user_id = user.id, "logged out");
+    }
+    session.flush().await?;
+    Ok(Redirect::to("/").into_response())
+}

@@ -1,0 +1,136 @@
+//! Sign-up, the confirmation link and "resend the link".
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+
+use super::{ConfirmPage, invalid, message_page, no_errors, no_referrer};
+use crate::apps::accounts::extract::Viewer;
+use crate::apps::accounts::forms::{ButtonForm, EmailForm, SignupForm};
+use crate::apps::accounts::service::{self, AccountsError};
+use crate::kernel::AppState;
+use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
+
+#[derive(Template)]
+#[template(path = "accounts/signup.html")]
+struct SignupPage {
+    page: PageContext,
+    form: SignupForm,
+    errors: FieldErrors,
+    min_chars: usize,
+}
+
+pub async fn signup_form(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
+    let min_chars = state.policy.min_chars();
+    render(&SignupPage { page: viewer.page, form: SignupForm::default(), errors: no_errors(), min_chars })
+}
+
+pub async fn signup(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<SignupForm>,
+) -> Result<Response, AppError> {
+    let (input, form) = form.into_input();
+    match service::signup(&state, input, ip).await {
+        Ok(()) => message_page(
+            viewer.page,
+            "Check your email",
+            &[
+                &format!("We sent a confirmation link to {}. Open it to activate your account.", form.email.trim()),
+                "The link expires after a few days. Nothing arrived? Check your spam folder, or ask for a new link.",
+            ],
+            Some(("Send a new link", "/accounts/resend/")),
+        ),
+        Err(AccountsError::Invalid(errors)) => {
+            let min_chars = state.policy.min_chars();
+            invalid(render(&SignupPage { page: viewer.page, form, errors, min_chars }))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn confirm_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let live = service::link_is_live(&state, &token).await?;
+    let page = ConfirmPage {
+        page: viewer.page,
+        title: "Confirm your account",
+        text: "One click and your account is ready.",
+        button: "Confirm my account",
+        live,
+    };
+    Ok(no_referrer(render(&page)?))
+}
+
+pub async fn confirm(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    viewer: Viewer,
+    Path(token): Path<String>,
+    CsrfForm(_): CsrfForm<ButtonForm>,
+) -> Result<Response, AppError> {
+    let response = match service::confirm_account(&state, &token, ip).await {
+        Ok(()) => message_page(
+            viewer.page,
+            "Your account is confirmed",
+            &["Welcome aboard! You can log in now."],
+            Some(("Log in", "/accounts/login/")),
+        )?,
+        Err(AccountsError::InvalidToken) => invalid(message_page(
+            viewer.page,
+            "This link does not work",
+            &[service::INVALID_TOKEN, "Links work once and expire. You can ask for a new one."],
+            Some(("Send a new link", "/accounts/resend/")),
+        ))?,
+        Err(other) => return Err(other.into()),
+    };
+    Ok(no_referrer(response))
+}
+
+#[derive(Template)]
+#[template(path = "accounts/email_form.html")]
+pub(super) struct EmailFormPage<'a> {
+    pub page: PageContext,
+    pub title: &'a str,
+    pub intro: &'a str,
+    pub button: &'a str,
+    pub email: String,
+    pub errors: FieldErrors,
+}
+
+pub async fn resend_form(viewer: Viewer) -> Result<Response, AppError> {
+    render(&resend_page(viewer.page, String::new(), no_errors()))
+}
+
+fn resend_page(page: PageContext, email: String, errors: FieldErrors) -> EmailFormPage<'static> {
+    EmailFormPage {
+        page,
+        title: "Send a new confirmation link",
+        intro: "Enter the address you signed up with and we will send a fresh link.",
+        button: "Send link",
+        email,
+        errors,
+    }
+}
+
+pub async fn resend(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<EmailForm>,
+) -> Result<Response, AppError> {
+    match service::resend_confirmation(&state, &form.email, ip).await {
+        Ok(()) => message_page(
+            viewer.page,
+            "Check your email",
+            &["If that address belongs to an account waiting for confirmation, we sent it a new link."],
+            None,
+        ),
+        Err(AccountsError::Invalid(errors)) => invalid(render(&resend_page(viewer.page, form.email, errors))),
+        Err(other) => Err(other.into()),
+    }
+}

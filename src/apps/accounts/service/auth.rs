@@ -1,0 +1,67 @@
+//! Logging in. Unknown users cost one argon2 run like known ones, and get the same answer and
+//! the same per-account throttle (10 failures in 15 minutes, then a 15-minute wait), so neither
+//! the reply nor its timing tells whether an account exists.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::{AccountsError, Result, check_rate};
+use crate::apps::accounts::model::User;
+use crate::apps::accounts::store;
+use crate::kernel::AppState;
+use crate::kernel::security::password::{Password, Verdict};
+use crate::kernel::security::ratelimit::Action;
+
+const MAX_FAILURES: i64 = 10;
+const FAILURE_WINDOW_SECS: i64 = 15 * 60;
+
+#[derive(Debug)]
+pub struct LoginAttempt {
+    /// Username or email address.
+    pub login: String,
+    pub password: Password,
+}
+
+/// Checks the credentials; on success records the login and returns the user.
+pub async fn authenticate(state: &AppState, attempt: LoginAttempt, ip: IpAddr) -> Result<User> {
+    check_rate(state, Action::Login, ip)?;
+    let login_key = attempt.login.trim().to_lowercase();
+    if login_key.is_empty() || login_key.chars().count() > 254 {
+        return Err(AccountsError::InvalidCredentials);
+    }
+    let user = store::find_user_by_login(&state.db.pool, &login_key).await?;
+    let throttle_key = match &user {
+        Some(user) => format!("user:{}", user.id),
+        None => format!("login:{login_key}"),
+    };
+    let now = state.clock.now();
+    if let Some((failures, started)) = store::find_login_failures(&state.db.pool, &throttle_key).await? {
+        let window_ends = started + FAILURE_WINDOW_SECS;
+        if failures >= MAX_FAILURES && window_ends > now {
+            tracing::warn!(event = "login_throttled", "too many failed logins for one account");
+            return Err(AccountsError::Throttled(Duration::from_secs((window_ends - now).unsigned_abs())));
+        }
+    }
+
+    let verdict = state.passwords.verify(&attempt.password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let user = match (user, verdict) {
+        (Some(user), Verdict::Match | Verdict::MatchNeedsRehash) => user,
+        _ => {
+            store::record_login_failure(&state.db.pool, &throttle_key, now, FAILURE_WINDOW_SECS).await?;
+            tracing::warn!(event = "login_failed", "invalid credentials");
+            return Err(AccountsError::InvalidCredentials);
+        }
+    };
+    if !user.is_active {
+        // Only someone who knows the password learns that the account waits for confirmation.
+        return Err(if user.is_confirmed() { AccountsError::InvalidCredentials } else { AccountsError::NotConfirmed });
+    }
+    store::clear_login_failures(&state.db.pool, &throttle_key).await?;
+    let new_hash = match verdict {
+        Verdict::MatchNeedsRehash => Some(state.passwords.hash(&attempt.password).await?),
+        _ => None,
+    };
+    store::record_login(&state.db.pool, user.id, now, new_hash.as_deref()).await?;
+    tracing::info!(event = "login", user_id = user.id, "logged in");
+    Ok(User { last_login: Some(now), password_hash: new_hash.unwrap_or(user.password_hash), ..user })
+}

@@ -1,0 +1,144 @@
+//! The account rules, shared by pages, the JSON API and the CLI. No HTTP types here: functions
+//! take parsed input, open transactions, and enqueue emails in the same transaction as the
+//! change that causes them.
+
+mod auth;
+mod profile;
+mod reset;
+mod signup;
+mod staff;
+
+use std::time::Duration;
+
+pub use auth::{LoginAttempt, authenticate};
+pub use profile::{
+    NamesInput, change_password, confirm_email_change, delete_account, export_account, request_email_change,
+    update_names,
+};
+pub use reset::{request_password_reset, reset_password};
+pub use signup::{SignupInput, confirm_account, resend_confirmation, signup};
+pub use staff::{cleanup, create_superuser, list_users, staff_page_count};
+
+use super::emails::{self, AccountEmail};
+use super::model::{TokenPurpose, User};
+use super::store::{self, NewToken};
+use crate::kernel::AppState;
+use crate::kernel::db::Tx;
+use crate::kernel::http::{AppError, FieldErrors};
+use crate::kernel::security::password::{Password, Verdict};
+use crate::kernel::security::ratelimit::Action;
+use crate::kernel::security::token::{derive_token, hash_token, looks_like_token, random_token};
+
+/// Emailed links a user may ask for per hour (confirmation resends, password resets).
+const LINKS_PER_HOUR: i64 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountsError {
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("account not confirmed")]
+    NotConfirmed,
+    #[error("invalid or expired link")]
+    InvalidToken,
+    #[error("too many attempts")]
+    Throttled(Duration),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AccountsError {
+    fn from(err: sqlx::Error) -> Self {
+        AccountsError::Internal(err.into())
+    }
+}
+
+impl From<AccountsError> for AppError {
+    fn from(err: AccountsError) -> Self {
+        match err {
+            AccountsError::Invalid(errors) => AppError::Invalid(errors),
+            AccountsError::InvalidCredentials => AppError::BadRequest(INVALID_CREDENTIALS.into()),
+            AccountsError::NotConfirmed => AppError::BadRequest(NOT_CONFIRMED.into()),
+            AccountsError::InvalidToken => AppError::BadRequest(INVALID_TOKEN.into()),
+            AccountsError::Throttled(retry_after) => AppError::TooManyRequests { retry_after },
+            AccountsError::Internal(err) => AppError::Internal(err),
+        }
+    }
+}
+
+pub const INVALID_CREDENTIALS: &str = "Invalid credentials.";
+pub const NOT_CONFIRMED: &str = "Please confirm your email address first. We can send you a new link.";
+pub const INVALID_TOKEN: &str = "This link is invalid or has expired.";
+
+pub type Result<T> = std::result::Result<T, AccountsError>;
+
+fn invalid(field: &'static str, message: impl Into<String>) -> AccountsError {
+    AccountsError::Invalid(FieldErrors::single(field, message))
+}
+
+fn check_rate(state: &AppState, action: Action, ip: std::net::IpAddr) -> Result<()> {
+    state.limits.check(action, ip).map_err(AccountsError::Throttled)
+}
+
+/// Checks a new password against the policy, in the context of the account's own data.
+fn check_new_password(state: &AppState, field: &'static str, password: &Password, context: &[&str]) -> Result<()> {
+    state.policy.check(password.expose(), context).map_err(|message| invalid(field, message))
+}
+
+/// Re-authentication before a sensitive change: the current password must match.
+async fn verify_current_password(state: &AppState, user: &User, password: &Password, field: &'static str) -> Result<()> {
+    match state.passwords.verify(password, Some(&user.password_hash)).await? {
+        Verdict::Mismatch => Err(invalid(field, "Your password was entered incorrectly.")),
+        Verdict::Match | Verdict::MatchNeedsRehash => Ok(()),
+    }
+}
+
+/// Creates a link token for `user` and enqueues the email that carries it, in `tx`.
+/// The queue holds only the nonce; the worker derives the token with the secret key.
+async fn issue_link(
+    state: &AppState,
+    tx: &mut Tx,
+    user_id: i64,
+    purpose: TokenPurpose,
+    email: &str,
+    ttl_secs: i64,
+) -> Result<()> {
+    let now = state.clock.now();
+    let nonce = random_token();
+    let token = derive_token(state.settings.secret_key.expose(), &nonce);
+    let new = NewToken { user_id, purpose, token_hash: &hash_token(&token), email, expires_at: now + ttl_secs };
+    store::insert_token(tx, &new, now).await?;
+    let mail = match purpose {
+        TokenPurpose::Confirm => AccountEmail::Confirm { user_id, nonce },
+        TokenPurpose::Reset => AccountEmail::PasswordReset { user_id, nonce },
+        TokenPurpose::EmailChange => AccountEmail::EmailChange { user_id, nonce, new_email: email.to_owned() },
+    };
+    emails::enqueue(tx, &mail, now).await?;
+    Ok(())
+}
+
+/// Whether the user may get another emailed link of this kind this hour.
+async fn may_send_link(state: &AppState, user_id: i64, purpose: TokenPurpose) -> Result<bool> {
+    let since = state.clock.now() - 3600;
+    Ok(store::count_recent_tokens(&state.db.pool, user_id, purpose, since).await? < LINKS_PER_HOUR)
+}
+
+/// The token row behind a link, if the link is well-formed, live and of this purpose.
+async fn find_token(state: &AppState, purpose: TokenPurpose, token: &str) -> Result<super::model::UserToken> {
+    if !looks_like_token(token) {
+        return Err(AccountsError::InvalidToken);
+    }
+    store::find_live_token(&state.db.pool, purpose, &hash_token(token), state.clock.now())
+        .await?
+        .ok_or(AccountsError::InvalidToken)
+}
+
+/// Whether a link still works, for the page that shows its confirm button.
+pub async fn link_is_live(state: &AppState, token: &str) -> Result<bool> {
+    Ok(looks_like_token(token) && store::token_is_live(&state.db.pool, &hash_token(token), state.clock.now()).await?)
+}
+
+pub async fn find_user(state: &AppState, id: i64) -> Result<Option<User>> {
+    Ok(store::find_user(&state.db.pool, id).await?)
+}

@@ -1,0 +1,146 @@
+//! What a signed-in user does to their own account: names, email change (confirmed by the new
+//! address, announced to the old one), password change (ends the other sessions), deletion
+//! (with a goodbye email) and the data export. Sensitive changes need the current password.
+
+use std::net::IpAddr;
+
+use super::{AccountsError, Result, check_new_password, check_rate, find_token, invalid, issue_link, verify_current_password};
+use crate::apps::accounts::emails::{self, AccountEmail};
+use crate::apps::accounts::model::{AccountExport, EmailAddress, Names, TokenPurpose, User, parse_name};
+use crate::apps::accounts::store;
+use crate::kernel::AppState;
+use crate::kernel::db::unique_violation;
+use crate::kernel::http::FieldErrors;
+use crate::kernel::security::password::Password;
+use crate::kernel::security::ratelimit::Action;
+
+#[derive(Debug, Default)]
+pub struct NamesInput {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub nickname: Option<String>,
+}
+
+/// Updates the fields given; a missing field keeps its value.
+pub async fn update_names(state: &AppState, user: &User, input: NamesInput) -> Result<Names> {
+    let mut errors = FieldErrors::new();
+    let mut names = Names {
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        nickname: user.nickname.clone(),
+    };
+    for (field, raw, slot) in [
+        ("first_name", input.first_name, &mut names.first_name),
+        ("last_name", input.last_name, &mut names.last_name),
+        ("nickname", input.nickname, &mut names.nickname),
+    ] {
+        match raw.as_deref().map(parse_name) {
+            Some(Ok(value)) => *slot = value,
+            Some(Err(e)) => errors.add(field, e),
+            None => {}
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AccountsError::Invalid(errors));
+    }
+    store::update_names(&state.db.pool, user.id, &names.first_name, &names.last_name, &names.nickname).await?;
+    Ok(names)
+}
+
+/// Sends a confirmation link to the new address. A taken address gets a notice instead, so
+/// the answer never reveals another account.
+pub async fn request_email_change(state: &AppState, user: &User, new_email: &str, password: &Password) -> Result<()> {
+    verify_current_password(state, user, password, "password").await?;
+    let email = EmailAddress::parse(new_email).map_err(|e| invalid("email", e))?;
+    if email.key() == user.email.to_lowercase() {
+        return Err(invalid("email", "This is already your email address."));
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    if store::email_taken(&mut tx, &email.key()).await? {
+        emails::enqueue(&mut tx, &AccountEmail::SignupAttempt { to: email.as_str().to_owned() }, now).await?;
+    } else {
+        store::void_tokens(&mut tx, user.id, TokenPurpose::EmailChange, now).await?;
+        let ttl = state.settings.confirmation_ttl_hours * 3600;
+        issue_link(state, &mut tx, user.id, TokenPurpose::EmailChange, email.as_str(), ttl).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Switches to the new address from its emailed link and tells the old address.
+pub async fn confirm_email_change(state: &AppState, token: &str, ip: IpAddr) -> Result<()> {
+    check_rate(state, Action::UseToken, ip)?;
+    let found = find_token(state, TokenPurpose::EmailChange, token).await?;
+    let user = store::find_user(&state.db.pool, found.user_id).await?.ok_or(AccountsError::InvalidToken)?;
+    let email = EmailAddress::parse(&found.email).map_err(|_| AccountsError::InvalidToken)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    if !store::use_token(&mut tx, found.id, now).await? {
+        return Err(AccountsError::InvalidToken);
+    }
+    if let Err(err) = store::update_email(&mut tx, user.id, email.as_str(), &email.key()).await {
+        return Err(match unique_violation(&err).as_deref() {
+            Some("users_email_key") => invalid("email", "This address is already in use by another account."),
+            _ => err.into(),
+        });
+    }
+    store::void_tokens(&mut tx, user.id, TokenPurpose::EmailChange, now).await?;
+    // A confirmation link sent to the old address must not confirm anything any more.
+    store::void_tokens(&mut tx, user.id, TokenPurpose::Confirm, now).await?;
+    let notice = AccountEmail::EmailChanged {
+        to: user.email.clone(),
+        username: user.username.clone(),
+        new_email: email.as_str().to_owned(),
+    };
+    emails::enqueue(&mut tx, &notice, now).await?;
+    tx.commit().await?;
+    tracing::info!(event = "email_changed", user_id = user.id, "email address changed");
+    Ok(())
+}
+
+/// Changes the password; the caller keeps its own session (with a new id) and every other
+/// session of the user ends.
+pub async fn change_password(state: &AppState, user: &User, current: &Password, new: &Password) -> Result<String> {
+    verify_current_password(state, user, current, "current_password").await?;
+    check_new_password(state, "new_password", new, &[&user.username, &user.email, &user.first_name, &user.last_name])?;
+    let hash = state.passwords.hash(new).await?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    store::update_password_hash(&mut tx, user.id, &hash).await?;
+    store::void_tokens(&mut tx, user.id, TokenPurpose::Reset, now).await?;
+    let mail = AccountEmail::PasswordChanged { to: user.email.clone(), username: user.username.clone() };
+    emails::enqueue(&mut tx, &mail, now).await?;
+    tx.commit().await?;
+    tracing::info!(event = "password_changed", user_id = user.id, "password changed");
+    Ok(hash)
+}
+
+/// Deletes the account and everything tied to it, after the password is confirmed.
+pub async fn delete_account(state: &AppState, user: &User, password: &Password) -> Result<()> {
+    verify_current_password(state, user, password, "password").await?;
+    let mut tx = state.db.begin_write().await?;
+    let goodbye = AccountEmail::Goodbye { to: user.email.clone(), username: user.username.clone() };
+    emails::enqueue(&mut tx, &goodbye, state.clock.now()).await?;
+    store::delete_user(&mut tx, user.id).await?;
+    tx.commit().await?;
+    tracing::info!(event = "account_deleted", user_id = user.id, "account deleted");
+    Ok(())
+}
+
+pub async fn export_account(state: &AppState, user: &User) -> Result<AccountExport> {
+    let active_sessions = store::count_sessions(&state.db.pool, user.id, state.clock.now()).await?;
+    Ok(AccountExport {
+        username: user.username.clone(),
+        email: user.email.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        nickname: user.nickname.clone(),
+        is_active: user.is_active,
+        is_staff: user.is_staff,
+        email_confirmed_at: user.email_confirmed_at,
+        date_joined: user.date_joined,
+        last_login: user.last_login,
+        active_sessions,
+    })
+}

@@ -1,0 +1,299 @@
+//! All SQL of the accounts app: users, emailed-link tokens and failed-login counters.
+
+use sqlx::AnyPool;
+
+use super::model::{NewUser, TokenPurpose, User, UserToken};
+use crate::kernel::db::Tx;
+
+/// `SELECT <every user column> FROM users <tail>` as one static string (no SQL is built at run time).
+macro_rules! select_users {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, username, email, password_hash, first_name, last_name, nickname, is_active, is_staff, ",
+            "is_superuser, email_confirmed_at, date_joined, last_login FROM users ",
+            $tail
+        )
+    };
+}
+
+/// The staff search: an empty pattern (`%%`) matches everyone.
+macro_rules! user_search {
+    ($head:literal, $tail:literal) => {
+        concat!(
+            $head,
+            " WHERE ($1 = '%%' OR username_key LIKE $1 ESCAPE '\\' OR email_key LIKE $1 ESCAPE '\\' ",
+            "OR LOWER(first_name) LIKE $1 ESCAPE '\\' OR LOWER(last_name) LIKE $1 ESCAPE '\\') ",
+            $tail
+        )
+    };
+}
+
+pub async fn find_user(pool: &AnyPool, id: i64) -> sqlx::Result<Option<User>> {
+    sqlx::query_as(select_users!("WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// The user whose username or email matches `key` (already lower-cased).
+pub async fn find_user_by_login(pool: &AnyPool, key: &str) -> sqlx::Result<Option<User>> {
+    sqlx::query_as(select_users!("WHERE username_key = $1 OR email_key = $1 ORDER BY id LIMIT 1"))
+    .bind(key)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn find_user_by_email(pool: &AnyPool, email_key: &str) -> sqlx::Result<Option<User>> {
+    sqlx::query_as(select_users!("WHERE email_key = $1"))
+        .bind(email_key)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn username_taken(pool: &AnyPool, username_key: &str) -> sqlx::Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE username_key = $1").bind(username_key).fetch_optional(pool).await?;
+    Ok(found.is_some())
+}
+
+pub async fn email_taken(tx: &mut Tx, email_key: &str) -> sqlx::Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE email_key = $1").bind(email_key).fetch_optional(&mut **tx).await?;
+    Ok(found.is_some())
+}
+
+pub async fn insert_user(tx: &mut Tx, user: &NewUser, now: i64) -> sqlx::Result<i64> {
+    let confirmed_at = user.is_active.then_some(now);
+    sqlx::query_scalar(
+        "INSERT INTO users (username, username_key, email, email_key, password_hash, first_name, last_name, \
+         nickname, is_active, is_staff, is_superuser, email_confirmed_at, date_joined) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+    )
+    .bind(user.username.as_str())
+    .bind(user.username.key())
+    .bind(user.email.as_str())
+    .bind(user.email.key())
+    .bind(&user.password_hash)
+    .bind(&user.names.first_name)
+    .bind(&user.names.last_name)
+    .bind(&user.names.nickname)
+    .bind(user.is_active)
+    .bind(user.is_staff)
+    .bind(user.is_superuser)
+    .bind(confirmed_at)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub async fn activate_user(tx: &mut Tx, user_id: i64, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET is_active = TRUE, email_confirmed_at = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn update_names(pool: &AnyPool, user_id: i64, first: &str, last: &str, nickname: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET first_name = $2, last_name = $3, nickname = $4 WHERE id = $1")
+        .bind(user_id)
+        .bind(first)
+        .bind(last)
+        .bind(nickname)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn update_email(tx: &mut Tx, user_id: i64, email: &str, email_key: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET email = $2, email_key = $3 WHERE id = $1")
+        .bind(user_id)
+        .bind(email)
+        .bind(email_key)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn update_password_hash(executor: &mut Tx, user_id: i64, hash: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(user_id).bind(hash).execute(&mut **executor).await?;
+    Ok(())
+}
+
+/// After a successful login: the time, and a fresh hash when the parameters were raised.
+pub async fn record_login(pool: &AnyPool, user_id: i64, now: i64, new_hash: Option<&str>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET last_login = $2, password_hash = COALESCE($3, password_hash) WHERE id = $1")
+        .bind(user_id)
+        .bind(now)
+        .bind(new_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_user(tx: &mut Tx, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&mut **tx).await?;
+    Ok(())
+}
+
+pub async fn count_sessions(pool: &AnyPool, user_id: i64, now: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND expires_at > $2")
+        .bind(user_id)
+        .bind(now)
+        .fetch_one(pool)
+        .await
+}
+
+pub struct NewToken<'a> {
+    pub user_id: i64,
+    pub purpose: TokenPurpose,
+    pub token_hash: &'a str,
+    pub email: &'a str,
+    pub expires_at: i64,
+}
+
+pub async fn insert_token(tx: &mut Tx, token: &NewToken<'_>, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO user_tokens (user_id, purpose, token_hash, email, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(token.user_id)
+    .bind(token.purpose.as_str())
+    .bind(token.token_hash)
+    .bind(token.email)
+    .bind(now)
+    .bind(token.expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A token that is unused and unexpired, for this purpose.
+pub async fn find_live_token(
+    pool: &AnyPool,
+    purpose: TokenPurpose,
+    token_hash: &str,
+    now: i64,
+) -> sqlx::Result<Option<UserToken>> {
+    sqlx::query_as(
+        "SELECT id, user_id, email FROM user_tokens \
+         WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(token_hash)
+    .bind(purpose.as_str())
+    .bind(now)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn token_is_live(pool: &AnyPool, token_hash: &str, now: i64) -> sqlx::Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM user_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Marks one token used; false when another request used it first.
+pub async fn use_token(tx: &mut Tx, token_id: i64, now: i64) -> sqlx::Result<bool> {
+    let result = sqlx::query("UPDATE user_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
+        .bind(token_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Voids every outstanding token of this purpose (a newer link, or a password change).
+pub async fn void_tokens(tx: &mut Tx, user_id: i64, purpose: TokenPurpose, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE user_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL")
+        .bind(user_id)
+        .bind(purpose.as_str())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn count_recent_tokens(pool: &AnyPool, user_id: i64, purpose: TokenPurpose, since: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM user_tokens WHERE user_id = $1 AND purpose = $2 AND created_at > $3")
+        .bind(user_id)
+        .bind(purpose.as_str())
+        .bind(since)
+        .fetch_one(pool)
+        .await
+}
+
+/// Failures for a login key within the current window: (failures, window start).
+pub async fn find_login_failures(pool: &AnyPool, key: &str) -> sqlx::Result<Option<(i64, i64)>> {
+    sqlx::query_as("SELECT failures, window_started_at FROM login_attempts WHERE login_key = $1")
+        .bind(key)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Counts a failure, starting a new window when the old one is over.
+pub async fn record_login_failure(pool: &AnyPool, key: &str, now: i64, window_secs: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO login_attempts (login_key, failures, window_started_at) VALUES ($1, 1, $2) \
+         ON CONFLICT (login_key) DO UPDATE SET \
+           failures = CASE WHEN login_attempts.window_started_at <= $3 THEN 1 ELSE login_attempts.failures + 1 END, \
+           window_started_at = CASE WHEN login_attempts.window_started_at <= $3 THEN $2 \
+                                    ELSE login_attempts.window_started_at END",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(now - window_secs)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn clear_login_failures(pool: &AnyPool, key: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_attempts WHERE login_key = $1").bind(key).execute(pool).await?;
+    Ok(())
+}
+
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub total: i64,
+}
+
+/// Staff list: newest first, optionally filtered by a case-insensitive substring.
+pub async fn list_users(pool: &AnyPool, search: &str, limit: i64, offset: i64) -> sqlx::Result<UserPage> {
+    let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+    let total = sqlx::query_scalar(user_search!("SELECT COUNT(*) FROM users", ""))
+        .bind(&pattern)
+        .fetch_one(pool)
+        .await?;
+    let users = sqlx::query_as(user_search!(
+        "SELECT id, username, email, password_hash, first_name, last_name, nickname, is_active, is_staff, \
+         is_superuser, email_confirmed_at, date_joined, last_login FROM users",
+        "ORDER BY date_joined DESC, id DESC LIMIT $2 OFFSET $3"
+    ))
+    .bind(&pattern)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    Ok(UserPage { users, total })
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// The daily sweep: expired tokens, stale counters and sign-ups never confirmed in time.
+pub async fn delete_stale_rows(pool: &AnyPool, now: i64, unconfirmed_before: i64, attempts_before: i64) -> sqlx::Result<u64> {
+    let tokens = sqlx::query("DELETE FROM user_tokens WHERE expires_at <= $1").bind(now).execute(pool).await?;
+    let attempts =
+        sqlx::query("DELETE FROM login_attempts WHERE window_started_at <= $1").bind(attempts_before).execute(pool).await?;
+    let users = sqlx::query("DELETE FROM users WHERE email_confirmed_at IS NULL AND is_active = FALSE AND date_joined <= $1")
+        .bind(unconfirmed_before)
+        .execute(pool)
+        .await?;
+    Ok(tokens.rows_affected() + attempts.rows_affected() + users.rows_affected())
+}

@@ -1,0 +1,5 @@
+//! The apps, each the same shape (model, store, service, forms, pages, api, emails).
+
+pub mod accounts;
+pub mod devmail;
+pub mod home;

@@ -1,0 +1,162 @@
+//! The command line: `serve` (default), `migrate`, `createsuperuser`, `send-test-email`.
+//! Each subcommand is a few lines that call into the library.
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::apps::accounts::{self, AccountsError};
+use crate::kernel::AppState;
+use crate::kernel::clock::Clock;
+use crate::kernel::config::Settings;
+use crate::kernel::email::Message;
+use crate::kernel::security::password::Password;
+use crate::kernel::telemetry;
+
+#[derive(Debug, Parser)]
+#[command(name = "shoestring", version, about = "A small team's web app in one binary.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations, start the job worker and serve HTTP (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create an active staff superuser (the first admin).
+    Createsuperuser {
+        #[arg(long)]
+        username: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Ask nothing: needs --username, --email and SUPERUSER_PASSWORD.
+        #[arg(long)]
+        noinput: bool,
+    },
+    /// Send one email through the configured mailer, now, to check the SMTP settings.
+    SendTestEmail {
+        #[arg(long)]
+        to: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: could not start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    telemetry::init(cli.settings.is_production());
+    let state = AppState::build(cli.settings, Clock::default()).await?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(state).await,
+        Command::Migrate => {
+            state.db.migrate().await?;
+            println!("Migrations applied.");
+            Ok(())
+        }
+        Command::Createsuperuser { username, email, noinput } => {
+            state.db.migrate().await?;
+            createsuperuser(&state, username, email, noinput).await
+        }
+        Command::SendTestEmail { to } => {
+            let text = "This is a test email from Shoestring. Your mail settings work.".to_owned();
+            let html = format!("<p>{text}</p>");
+            state.mailer.send(&Message { to, subject: "Shoestring test email".into(), text, html }).await?;
+            println!("Sent.");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(state: AppState) -> anyhow::Result<()> {
+    state.db.migrate().await?;
+    let listener = TcpListener::bind(state.settings.bind).await?;
+    tracing::info!(address = %listener.local_addr()?, env = ?state.settings.env, "listening");
+    let (stop, stopped) = watch::channel(false);
+    if state.settings.run_worker {
+        let worker = crate::worker(&state);
+        worker.register_schedules().await?;
+        tokio::spawn(worker.run(stopped.clone()));
+    }
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+    });
+    crate::serve(state, listener, stopped).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn createsuperuser(state: &AppState, username: Option<String>, email: Option<String>, noinput: bool) -> anyhow::Result<()> {
+    let (username, email, password) = if noinput {
+        let password = std::env::var("SUPERUSER_PASSWORD")
+            .map_err(|_| anyhow::anyhow!("--noinput needs the SUPERUSER_PASSWORD environment variable"))?;
+        let username = username.ok_or_else(|| anyhow::anyhow!("--noinput needs --username"))?;
+        let email = email.ok_or_else(|| anyhow::anyhow!("--noinput needs --email"))?;
+        (username, email, password)
+    } else {
+        let username = match username { Some(u) => u, None => prompt("Username: ")? };
+        let email = match email { Some(e) => e, None => prompt("Email address: ")? };
+        let password = rpassword::prompt_password("Password: ")?;
+        if rpassword::prompt_password("Password (again): ")? != password {
+            anyhow::bail!("the two passwords do not match");
+        }
+        (username, email, password)
+    };
+    match accounts::create_superuser(state, &username, &email, &Password::new(password)).await {
+        Ok(_) => {
+            println!("Superuser {username} created.");
+            Ok(())
+        }
+        Err(AccountsError::Invalid(errors)) => anyhow::bail!("{}", errors.summary()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn prompt(label: &str) -> anyhow::Result<String> {
+    print!("{label}");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}

@@ -1,0 +1,284 @@
+//! Typed settings, read once from the environment (and an optional `.env`) and validated at boot.
+//! Every setting is also a command-line flag, so `shoestring serve --help` documents them all.
+//! Production refuses to start on a missing or weak secret, host list, SMTP or database setting.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+
+use clap::{Args, ValueEnum};
+
+/// The development secret: fine on a laptop, refused in production.
+const DEV_SECRET_KEY: &str = "development-only-secret-key-do-not-use-in-production-0123456789abcdef";
+const MIN_SECRET_LEN: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+/// A string that never prints: `Debug` and `Display` show a placeholder.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct Settings {
+    /// `development` (local outbox, readable logs) or `production` (strict checks, JSON logs).
+    #[arg(long = "env", env = "APP_ENV", value_enum, default_value = "development", global = true)]
+    pub env: AppEnv,
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8000", global = true)]
+    pub bind: SocketAddr,
+    /// `sqlite://path/file.db` or `postgres://user@host/db`. Default: a SQLite file under ./data/.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/shoestring.db", global = true)]
+    pub database_url: Secret,
+    /// `smtps://user:pass@host:465` or `smtp://user:pass@host:587?tls=required`. Unset: local outbox.
+    #[arg(long, env = "SMTP_URL", global = true)]
+    pub smtp_url: Option<Secret>,
+    /// The From header of every email.
+    #[arg(long, env = "MAIL_FROM", default_value = "Shoestring <noreply@localhost>", global = true)]
+    pub mail_from: String,
+    /// Key for signing tokens and session fingerprints; at least 64 characters in production.
+    #[arg(long, env = "SECRET_KEY", default_value = DEV_SECRET_KEY, hide_default_value = true, global = true)]
+    pub secret_key: Secret,
+    /// Public address used in emailed links (never the request's Host). Default: http://BIND.
+    #[arg(long, env = "BASE_URL", global = true)]
+    pub base_url: Option<String>,
+    /// Comma-separated host names this app answers to. Default in development: localhost names.
+    #[arg(long, env = "ALLOWED_HOSTS", value_delimiter = ',', global = true)]
+    pub allowed_hosts: Vec<String>,
+    /// Comma-separated proxy IPs whose X-Forwarded-For is believed (e.g. 127.0.0.1 behind Caddy).
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Minimum password length (never below 8).
+    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 12, global = true)]
+    pub password_min_length: usize,
+    /// How long an emailed confirmation link stays valid, in hours.
+    #[arg(long, env = "CONFIRMATION_TTL_HOURS", default_value_t = 72, global = true)]
+    pub confirmation_ttl_hours: i64,
+    /// How long an emailed password-reset link stays valid, in minutes.
+    #[arg(long, env = "PASSWORD_RESET_TTL_MINUTES", default_value_t = 60, global = true)]
+    pub password_reset_ttl_minutes: i64,
+    /// Sessions end after this many days without a request.
+    #[arg(long, env = "SESSION_IDLE_DAYS", default_value_t = 7, global = true)]
+    pub session_idle_days: i64,
+    /// Sessions end this many days after login, active or not.
+    #[arg(long, env = "SESSION_MAX_DAYS", default_value_t = 30, global = true)]
+    pub session_max_days: i64,
+    /// argon2id memory cost in KiB (OWASP minimum 19456).
+    #[arg(long, env = "ARGON2_MEMORY_KIB", default_value_t = 19456, global = true)]
+    pub argon2_memory_kib: u32,
+    /// argon2id iterations (OWASP minimum 2 at 19 MiB).
+    #[arg(long, env = "ARGON2_ITERATIONS", default_value_t = 2, global = true)]
+    pub argon2_iterations: u32,
+    /// Password hashes computed at once; the rest wait. Default: the number of cores.
+    #[arg(long, env = "HASH_CONCURRENCY", global = true)]
+    pub hash_concurrency: Option<usize>,
+    /// Run the email/job worker inside `serve` (turn off to run workers elsewhere).
+    #[arg(long, env = "RUN_WORKER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub run_worker: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {setting}: {problem}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub problem: String,
+}
+
+fn problem(setting: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { setting, problem: problem.into() }
+}
+
+impl Settings {
+    pub fn is_production(&self) -> bool {
+        self.env == AppEnv::Production
+    }
+
+    pub fn base_url(&self) -> String {
+        match &self.base_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
+    /// Host names accepted in the Host header; development adds the loopback names.
+    pub fn allowed_hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = self.allowed_hosts.iter().map(|h| h.trim().to_lowercase()).collect();
+        if !self.is_production() {
+            hosts.extend(["localhost", "127.0.0.1", "[::1]"].map(String::from));
+            hosts.push(self.bind.ip().to_string());
+        }
+        if let Some(host) = host_of(&self.base_url()) {
+            hosts.push(host);
+        }
+        hosts.retain(|h| !h.is_empty());
+        hosts
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.expose().starts_with("sqlite:")
+    }
+
+    /// Checks every rule at boot so a bad deploy fails fast with the setting's name.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.password_min_length < 8 {
+            return Err(problem("PASSWORD_MIN_LENGTH", "must be at least 8"));
+        }
+        if self.argon2_memory_kib < 19456 || self.argon2_iterations < 2 {
+            return Err(problem("ARGON2_MEMORY_KIB", "argon2id below the OWASP minimum (19456 KiB, 2 iterations)"));
+        }
+        if self.confirmation_ttl_hours < 1 || self.password_reset_ttl_minutes < 1 {
+            return Err(problem("CONFIRMATION_TTL_HOURS", "link lifetimes must be positive"));
+        }
+        if self.session_idle_days < 1 || self.session_max_days < self.session_idle_days {
+            return Err(problem("SESSION_MAX_DAYS", "must be at least SESSION_IDLE_DAYS, both positive"));
+        }
+        if self.is_production() {
+            self.validate_production()?;
+        }
+        Ok(())
+    }
+
+    fn validate_production(&self) -> Result<(), ConfigError> {
+        let key = self.secret_key.expose();
+        if key == DEV_SECRET_KEY || key.chars().count() < MIN_SECRET_LEN {
+            return Err(problem("SECRET_KEY", "set a random secret of at least 64 characters"));
+        }
+        let distinct: std::collections::HashSet<char> = key.chars().collect();
+        if distinct.len() < 16 {
+            return Err(problem("SECRET_KEY", "too repetitive; use a random secret"));
+        }
+        if self.allowed_hosts.iter().all(|h| h.trim().is_empty()) {
+            return Err(problem("ALLOWED_HOSTS", "list the host names the app serves"));
+        }
+        if !self.base_url().starts_with("https://") {
+            return Err(problem("BASE_URL", "must be an https:// address in production"));
+        }
+        match &self.smtp_url {
+            None => return Err(problem("SMTP_URL", "production sends real email; set an SMTP server")),
+            Some(url) if !smtp_url_is_encrypted(url.expose()) => {
+                return Err(problem("SMTP_URL", "use smtps:// or smtp://…?tls=required"));
+            }
+            Some(_) => {}
+        }
+        let db = self.database_url.expose();
+        if !(db.starts_with("postgres://") || db.starts_with("postgresql://") || db.starts_with("sqlite:")) {
+            return Err(problem("DATABASE_URL", "must be a postgres:// or sqlite: URL"));
+        }
+        Ok(())
+    }
+}
+
+fn smtp_url_is_encrypted(url: &str) -> bool {
+    url.starts_with("smtps://") || (url.starts_with("smtp://") && url.contains("tls=required"))
+}
+
+/// The lower-cased host (without port) of an absolute URL.
+fn host_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    Some(strip_port(authority).to_lowercase())
+}
+
+/// `example.com:443` → `example.com`; `[::1]:80` → `[::1]`.
+pub fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split_inclusive(']').next().unwrap_or(host);
+    }
+    host.split(':').next().unwrap_or(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    fn production() -> Settings {
+        let mut s = Cli::parse_from(["shoestring"]).settings;
+        s.env = AppEnv::Production;
+        s.secret_key = Secret::new("k3y-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789");
+        s.allowed_hosts = vec!["app.example.com".into()];
+        s.base_url = Some("https://app.example.com".into());
+        s.smtp_url = Some(Secret::new("smtps://u:p@mail.example.com"));
+        s.database_url = Secret::new("postgres://app@localhost/app");
+        s
+    }
+
+    #[test]
+    fn a_complete_production_config_is_accepted() {
+        assert!(production().validate().is_ok());
+    }
+
+    #[test]
+    fn production_refuses_the_development_secret() {
+        let mut s = production();
+        s.secret_key = Secret::new(DEV_SECRET_KEY);
+        assert_eq!(s.validate().unwrap_err().setting, "SECRET_KEY");
+    }
+
+    #[test]
+    fn production_refuses_missing_smtp_hosts_and_plain_http() {
+        let mut s = production();
+        s.smtp_url = None;
+        assert_eq!(s.validate().unwrap_err().setting, "SMTP_URL");
+        let mut s = production();
+        s.smtp_url = Some(Secret::new("smtp://mail.example.com"));
+        assert_eq!(s.validate().unwrap_err().setting, "SMTP_URL");
+        let mut s = production();
+        s.allowed_hosts.clear();
+        assert_eq!(s.validate().unwrap_err().setting, "ALLOWED_HOSTS");
+        let mut s = production();
+        s.base_url = Some("http://app.example.com".into());
+        assert_eq!(s.validate().unwrap_err().setting, "BASE_URL");
+    }
+
+    #[test]
+    fn password_minimum_never_goes_below_eight() {
+        let mut s = production();
+        s.password_min_length = 7;
+        assert_eq!(s.validate().unwrap_err().setting, "PASSWORD_MIN_LENGTH");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = production();
+        assert!(!format!("{s:?}").contains("k3y-abc"));
+    }
+
+    #[test]
+    fn hosts_are_taken_from_the_base_url_without_port() {
+        assert_eq!(host_of("https://App.Example.com:8443/x").as_deref(), Some("app.example.com"));
+        assert_eq!(strip_port("[::1]:8000"), "[::1]");
+    }
+}

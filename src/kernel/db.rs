@@ -1,0 +1,117 @@
+//! The database pool for the backend named by `DATABASE_URL` (SQLite or PostgreSQL), migrations,
+//! and write transactions. One set of portable SQL (`$n` placeholders, BIGINT unix seconds) runs
+//! on both through sqlx's `Any` driver; backend-specific SQL is a choice between two constants.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor, Transaction};
+
+pub type Tx = Transaction<'static, sqlx::Any>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Db {
+    /// Opens the pool; for SQLite the file (and its folder) is created on first use.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        let url = match backend {
+            Backend::Sqlite => prepare_sqlite_url(url)?,
+            Backend::Postgres => url.to_owned(),
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(5));
+        let options = match backend {
+            // WAL lets readers run beside the one writer; busy_timeout (5 s, sqlx's default)
+            // and BEGIN IMMEDIATE make writers queue instead of failing.
+            Backend::Sqlite => options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+                        .await?;
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => options,
+        };
+        let pool = options.connect(&url).await?;
+        Ok(Self { pool, backend })
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads then writes fails at once under
+    /// concurrency instead of waiting for the lock.
+    pub async fn begin_write(&self) -> sqlx::Result<Tx> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// Picks the statement written for this backend.
+    pub fn pick(&self, sqlite: &'static str, postgres: &'static str) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => sqlite,
+            Backend::Postgres => postgres,
+        }
+    }
+}
+
+/// Makes sure the SQLite file can be created: `mode=rwc` and an existing parent folder.
+fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let file = path.split('?').next().unwrap_or(path);
+    if file.is_empty() || file.contains(":memory:") {
+        return Ok(url.to_owned());
+    }
+    if let Some(parent) = Path::new(file).parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    if url.contains("mode=") {
+        Ok(url.to_owned())
+    } else {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        Ok(format!("{url}{sep}mode=rwc"))
+    }
+}
+
+/// The name of the unique constraint a database error violated, on either backend.
+/// SQLite names columns, not constraints, so the index columns are mapped back here.
+pub fn unique_violation(err: &sqlx::Error) -> Option<String> {
+    let db_err = err.as_database_error()?;
+    if !matches!(db_err.kind(), sqlx::error::ErrorKind::UniqueViolation) {
+        return None;
+    }
+    if let Some(name) = db_err.constraint() {
+        return Some(name.to_owned());
+    }
+    // SQLite: "UNIQUE constraint failed: users.email_key"
+    let message = db_err.message();
+    let columns = message.rsplit(": ").next()?;
+    let (table, column) = columns.split(',').next()?.trim().split_once('.')?;
+    Some(format!("{table}_{column}"))
+}

@@ -1,0 +1,153 @@
+//! The one error type handlers return. It becomes a JSON error (`{"details": …}`, the shape the
+//! playbook's client reads) here; `pages::error_pages` turns it into an HTML page on page routes.
+//! Internal errors are logged once, with their cause chain, and answered blandly.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Per-field messages for a form or a JSON body, in field order of first failure.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FieldErrors(BTreeMap<&'static str, Vec<String>>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn single(field: &'static str, message: impl Into<String>) -> Self {
+        let mut errors = Self::new();
+        errors.add(field, message);
+        errors
+    }
+
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_default().push(message.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The first message for `field`, for showing beside its input.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).and_then(|m| m.first()).map(String::as_str)
+    }
+
+    /// One message that sums the errors up: the first one.
+    pub fn summary(&self) -> String {
+        self.0.values().flatten().next().cloned().unwrap_or_else(|| "Invalid input.".into())
+    }
+
+    /// `Ok(())` when nothing was added, so validation ends with `errors.into_result()?`.
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.is_empty() { Ok(()) } else { Err(AppError::Invalid(self)) }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Input that breaks a rule, per field.
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    /// A request that cannot be served as asked, with a message safe to show.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("too many requests")]
+    TooManyRequests { retry_after: Duration },
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        AppError::Internal(err.into())
+    }
+}
+
+impl From<tower_sessions::session::Error> for AppError {
+    fn from(err: tower_sessions::session::Error) -> Self {
+        AppError::Internal(err.into())
+    }
+}
+
+/// Marks a response as an `AppError`, with the message the error page should show.
+#[derive(Clone, Debug)]
+pub struct ErrorMessage(pub String);
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    details: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a FieldErrors>,
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Invalid(_) | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            AppError::Invalid(errors) => errors.summary(),
+            AppError::BadRequest(message) => message.clone(),
+            AppError::Unauthorized => "Authentication credentials were not provided.".into(),
+            AppError::Forbidden => "You do not have permission to perform this action.".into(),
+            AppError::NotFound => "Not found.".into(),
+            AppError::TooManyRequests { .. } => "Too many requests. Please wait and try again.".into(),
+            AppError::UnsupportedMediaType => "This content type is not accepted here.".into(),
+            AppError::PayloadTooLarge => "The request body is too large.".into(),
+            AppError::Internal(_) => "Something went wrong on our side. Please try again.".into(),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(err) = &self {
+            tracing::error!(error = ?err, "internal error");
+        }
+        let message = self.message();
+        let errors = match &self {
+            AppError::Invalid(errors) => Some(errors),
+            _ => None,
+        };
+        let mut response = (self.status(), Json(ErrorBody { details: &message, errors })).into_response();
+        if let AppError::TooManyRequests { retry_after } = &self {
+            let secs = retry_after.as_secs().max(1);
+            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response.extensions_mut().insert(ErrorMessage(message));
+        response
+    }
+}
+
+/// The JSON body for a framework-made error (no route, wrong method, …) on an API path.
+pub fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(ErrorBody { details: message, errors: None })).into_response()
+}

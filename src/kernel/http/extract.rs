@@ -1,0 +1,132 @@
+//! Extractors that parse input at the edge: the client's IP (proxy-aware), JSON bodies that
+//! fail as 400/415 JSON errors instead of framework text, and HTML forms that must carry the
+//! CSRF token.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+
+use super::csrf::CsrfToken;
+use super::error::AppError;
+use crate::kernel::AppState;
+
+/// The client's address: the socket peer, or, when the peer is a trusted proxy, the last
+/// X-Forwarded-For hop the proxy added. A client-sent X-Forwarded-For is never believed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ci| ci.0.ip())
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("server started without connect info")))?;
+        Ok(ClientIp(client_ip(peer, parts, &state.settings.trusted_proxies)))
+    }
+}
+
+fn client_ip(peer: IpAddr, parts: &Parts, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+    let hops: Vec<IpAddr> = forwarded.flat_map(|v| v.split(',')).filter_map(|h| h.trim().parse().ok()).collect();
+    // Walk from the right: the first hop that is not one of our proxies is the client.
+    hops.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
+}
+
+/// A JSON body. Wrong content type → 415; malformed JSON or wrong types → 400, as JSON errors.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !has_content_type(&req, "application/json") {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(|_| AppError::BadRequest("Malformed JSON body.".into()))
+    }
+}
+
+/// An HTML form whose `csrf_token` field matches the visitor's `csrftoken` cookie.
+#[derive(Debug)]
+pub struct CsrfForm<T>(pub T);
+
+#[derive(serde::Deserialize)]
+struct TokenField {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !has_content_type(&req, "application/x-www-form-urlencoded") {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let expected = req.extensions().get::<CsrfToken>().cloned();
+        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
+        let sent: TokenField = serde_urlencoded::from_bytes(&bytes).map_err(|_| AppError::Forbidden)?;
+        let matches = expected.is_some_and(|t| t.0.as_bytes().ct_eq(sent.csrf_token.as_bytes()).into());
+        if !matches {
+            tracing::warn!(event = "csrf_rejected", "form without a valid CSRF token");
+            return Err(AppError::Forbidden);
+        }
+        serde_urlencoded::from_bytes(&bytes)
+            .map(CsrfForm)
+            .map_err(|_| AppError::BadRequest("The form could not be read.".into()))
+    }
+}
+
+fn has_content_type(req: &Request, wanted: &str) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(wanted))
+}
+
+fn body_error(rejection: axum::extract::rejection::BytesRejection) -> AppError {
+    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::PayloadTooLarge
+    } else {
+        AppError::BadRequest("The request body could not be read.".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(xff: &str) -> Parts {
+        let (parts, ()) = axum::http::Request::builder().header("x-forwarded-for", xff).body(()).unwrap().into_parts();
+        parts
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() {
+        let peer: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(client_ip(peer, &parts("1.2.3.4"), &[]), peer);
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_rightmost_untrusted_hop_is_the_client() {
+        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
+        let got = client_ip(proxy, &parts("6.6.6.6, 198.51.100.7"), &[proxy]);
+        assert_eq!(got, "198.51.100.7".parse::<IpAddr>().unwrap());
+    }
+}

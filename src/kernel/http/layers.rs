@@ -1,0 +1,157 @@
+//! The middleware every request passes, outermost first: request id and trace span, error
+//! pages, security headers, panic catcher, timeout, Host allowlist, cross-origin refusal,
+//! CSRF cookie, session, body limit. Spans name the route template, never the raw URI, so
+//! tokens in paths stay out of logs.
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::csrf::CsrfLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use super::csrf::csrf_cookie;
+use super::error::{ErrorMessage, json_error};
+use super::render::PageContext;
+use super::session::{self, DbSessionStore};
+use crate::kernel::AppState;
+use crate::kernel::config::strip_port;
+
+const BODY_LIMIT: usize = 64 * 1024;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// Wraps the app's routes in the whole middleware stack.
+pub fn wrap(router: Router<AppState>, state: AppState) -> Router {
+    let store = DbSessionStore::new(state.db.clone(), state.clock.clone());
+    let stack = ServiceBuilder::new()
+        .layer(SetSensitiveRequestHeadersLayer::new([header::COOKIE, header::AUTHORIZATION]))
+        .layer(SetRequestIdLayer::new(X_REQUEST_ID, MakeRequestUuid))
+        .layer(TraceLayer::new_for_http().make_span_with(make_span))
+        .layer(PropagateRequestIdLayer::new(X_REQUEST_ID))
+        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
+        .layer(middleware::from_fn_with_state(state.clone(), security_headers))
+        .layer(CatchPanicLayer::new())
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(middleware::from_fn_with_state(state.clone(), allowed_hosts))
+        .layer(CsrfLayer::new())
+        .layer(middleware::from_fn_with_state(state.clone(), csrf_cookie))
+        .layer(session::layer(&state.settings, store))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    router.layer(stack).with_state(state)
+}
+
+fn make_span(req: &Request) -> tracing::Span {
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+    let request_id = req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("");
+    tracing::info_span!("request", method = %req.method(), route, request_id)
+}
+
+/// Refuses requests for hosts we do not serve (Django's ALLOWED_HOSTS): a forged Host header
+/// can then never reach a handler.
+async fn allowed_hosts(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .map(|h| strip_port(h).to_lowercase());
+    match host {
+        Some(host) if state.allowed_hosts.iter().any(|allowed| allowed == &host) => next.run(req).await,
+        _ => {
+            tracing::warn!(event = "host_rejected", "request for a host not in ALLOWED_HOSTS");
+            StatusCode::BAD_REQUEST.into_response()
+        }
+    }
+}
+
+/// Headers every response gets unless the handler chose its own.
+async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    let mut set = |name: HeaderName, value: &'static str| {
+        headers.entry(name).or_insert(HeaderValue::from_static(value));
+    };
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::REFERRER_POLICY, "strict-origin-when-cross-origin");
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::CONTENT_SECURITY_POLICY, CSP);
+    set(HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
+    set(header::CACHE_CONTROL, "no-store");
+    if state.settings.is_production() {
+        set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+struct ErrorPage {
+    page: PageContext,
+    status: u16,
+    title: String,
+    message: String,
+}
+
+/// One place that gives every error a body: JSON under `/api/`, the app's HTML error page
+/// elsewhere. Responses a handler rendered itself (a form with its errors) pass untouched.
+async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let response = next.run(req).await;
+    let status = response.status();
+    if status.as_u16() < 400 {
+        return response;
+    }
+    let marked = response.extensions().get::<ErrorMessage>().map(|m| m.0.clone());
+    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let has_own_body = content_type.starts_with("text/html") || (is_api && content_type.starts_with("application/json"));
+    if has_own_body && (marked.is_none() || is_api) {
+        return response;
+    }
+    let message = marked.unwrap_or_else(|| default_message(status).to_owned());
+    let mut replacement = if is_api {
+        json_error(status, &message)
+    } else {
+        let page = ErrorPage {
+            page: PageContext { dev_tools: !state.settings.is_production(), ..PageContext::default() },
+            status: status.as_u16(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            message,
+        };
+        match page.render() {
+            Ok(html) => (status, axum::response::Html(html)).into_response(),
+            Err(_) => status.into_response(),
+        }
+    };
+    for name in [header::RETRY_AFTER, header::ALLOW, header::SET_COOKIE] {
+        for value in response.headers().get_all(&name) {
+            replacement.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    replacement
+}
+
+fn default_message(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "The request could not be understood.",
+        StatusCode::FORBIDDEN => "You do not have permission to do that. If you submitted a form, reload the page and try again.",
+        StatusCode::NOT_FOUND => "There is nothing at this address.",
+        StatusCode::METHOD_NOT_ALLOWED => "That method is not allowed here.",
+        StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large.",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "This content type is not accepted here.",
+        StatusCode::UNPROCESSABLE_ENTITY => "The request could not be processed.",
+        StatusCode::SERVICE_UNAVAILABLE => "The service is busy. Please try again shortly.",
+        _ => "Something went wrong on our side. Please try again.",
+    }
+}

@@ -1,0 +1,60 @@
+//! Rendering pages: what every page's layout needs (CSRF token for the header's logout form,
+//! the signed-in user's name, flash messages) and turning an askama template into a response.
+
+use askama::Template;
+use axum::response::{Html, IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use super::error::AppError;
+
+const FLASH_KEY: &str = "_flash";
+
+/// What the base layout shows around every page.
+#[derive(Clone, Debug, Default)]
+pub struct PageContext {
+    pub csrf_token: String,
+    pub user: Option<NavUser>,
+    pub flashes: Vec<Flash>,
+    /// Development mode: the header links to the mail outbox.
+    pub dev_tools: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct NavUser {
+    pub username: String,
+    pub is_staff: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Flash {
+    /// `success`, `info` or `error`: the CSS modifier.
+    pub kind: String,
+    pub text: String,
+}
+
+/// Queues a message for the next page this session sees.
+pub async fn flash(session: &Session, kind: &str, text: impl Into<String>) -> Result<(), AppError> {
+    let mut flashes: Vec<Flash> = session.get(FLASH_KEY).await?.unwrap_or_default();
+    flashes.push(Flash { kind: kind.into(), text: text.into() });
+    session.insert(FLASH_KEY, flashes).await?;
+    Ok(())
+}
+
+/// Takes (and clears) the queued messages. Reads first: a removal always counts as a change,
+/// and an unchanged session is not written back.
+pub async fn take_flashes(session: &Session) -> Result<Vec<Flash>, AppError> {
+    match session.get::<Vec<Flash>>(FLASH_KEY).await? {
+        Some(flashes) => {
+            session.remove_value(FLASH_KEY).await?;
+            Ok(flashes)
+        }
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Renders `template` as an HTML response.
+pub fn render(template: &impl Template) -> Result<Response, AppError> {
+    let html = template.render().map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Html(html).into_response())
+}

@@ -1,0 +1,138 @@
+//! Server-side sessions (tower-sessions) stored in the `sessions` table. The cookie holds an
+//! opaque 128-bit id; the table holds only its SHA-256, plus the signed-in user's id so that a
+//! password change or deletion can end every session of that user.
+
+use async_trait::async_trait;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::kernel::clock::Clock;
+use crate::kernel::config::Settings;
+use crate::kernel::db::Db;
+use crate::kernel::security::token::hash_token;
+
+/// The session key that holds the signed-in user's id (read by the store, too).
+pub const USER_ID_KEY: &str = "user_id";
+
+#[derive(Clone, Debug)]
+pub struct DbSessionStore {
+    db: Db,
+    clock: Clock,
+}
+
+impl DbSessionStore {
+    pub fn new(db: Db, clock: Clock) -> Self {
+        Self { db, clock }
+    }
+}
+
+fn backend(err: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(err.to_string())
+}
+
+fn id_hash(id: &Id) -> String {
+    hash_token(&id.to_string())
+}
+
+fn user_id(record: &Record) -> Option<i64> {
+    record.data.get(USER_ID_KEY).and_then(serde_json::Value::as_i64)
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        // Ids are 128 random bits; a collision is not expected, but a retry costs nothing.
+        for _ in 0..3 {
+            let inserted = sqlx::query(
+                "INSERT INTO sessions (id_hash, user_id, data, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (id_hash) DO NOTHING",
+            )
+            .bind(id_hash(&record.id))
+            .bind(user_id(record))
+            .bind(&data)
+            .bind(self.clock.now())
+            .bind(record.expiry_date.unix_timestamp())
+            .execute(&self.db.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+            if inserted == 1 {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+        Err(backend("could not allocate a session id"))
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, data, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id_hash) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, \
+             expires_at = excluded.expires_at",
+        )
+        .bind(id_hash(&record.id))
+        .bind(user_id(record))
+        .bind(&data)
+        .bind(self.clock.now())
+        .bind(record.expiry_date.unix_timestamp())
+        .execute(&self.db.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2")
+                .bind(id_hash(id))
+                .bind(self.clock.now())
+                .fetch_optional(&self.db.pool)
+                .await
+                .map_err(backend)?;
+        let Some((data, expires_at)) = row else { return Ok(None) };
+        let data = serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date = time::OffsetDateTime::from_unix_timestamp(expires_at).map_err(backend)?;
+        Ok(Some(Record { id: *id, data, expiry_date }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash(id))
+            .execute(&self.db.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+/// The session layer: HttpOnly, SameSite=Lax, `__Host-` prefixed and Secure in production.
+pub fn layer(settings: &Settings, store: DbSessionStore) -> SessionManagerLayer<DbSessionStore> {
+    let production = settings.is_production();
+    SessionManagerLayer::new(store)
+        .with_name(if production { "__Host-sessionid" } else { "sessionid" })
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(production)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(settings.session_idle_days)))
+}
+
+/// Ends every session of `user_id`, except `keep` (the session making the request) if given.
+pub async fn delete_user_sessions(db: &Db, user_id: i64, keep: Option<&Id>) -> sqlx::Result<u64> {
+    let keep = keep.map(id_hash).unwrap_or_default();
+    let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+        .bind(user_id)
+        .bind(keep)
+        .execute(&db.pool)
+        .await?;
+    Ok(result.rows_affected())
+}
+
+pub async fn delete_expired_sessions(db: &Db, now: i64) -> sqlx::Result<u64> {
+    let result = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&db.pool).await?;
+    Ok(result.rows_affected())
+}

@@ -1,0 +1,59 @@
+//! Shared machinery: configuration, database, HTTP stack, security, email, jobs, telemetry.
+//! Nothing in here imports an app; apps build on it.
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod email;
+pub mod http;
+pub mod jobs;
+pub mod security;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use clock::Clock;
+use config::Settings;
+use db::Db;
+use email::Mailer;
+use security::password::PasswordHasher;
+use security::policy::PasswordPolicy;
+use security::ratelimit::RateLimits;
+
+/// Everything a handler or job may need, wired once at boot (tests build many side by side).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub clock: Clock,
+    pub mailer: Mailer,
+    pub passwords: PasswordHasher,
+    pub policy: Arc<PasswordPolicy>,
+    pub limits: Arc<RateLimits>,
+    pub allowed_hosts: Arc<Vec<String>>,
+}
+
+impl AppState {
+    /// Connects to the database (without migrating) and builds the shared services.
+    pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let db = Db::connect(settings.database_url.expose()).await?;
+        let mailer = Mailer::from_settings(&settings, &db, &clock)?;
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let passwords = PasswordHasher::new(
+            settings.argon2_memory_kib,
+            settings.argon2_iterations,
+            settings.hash_concurrency.unwrap_or(cores),
+        )?;
+        Ok(Self {
+            policy: Arc::new(PasswordPolicy::new(settings.password_min_length)),
+            allowed_hosts: Arc::new(settings.allowed_hosts()),
+            limits: Arc::new(RateLimits::default()),
+            settings: Arc::new(settings),
+            db,
+            clock,
+            mailer,
+            passwords,
+        })
+    }
+}

@@ -1,0 +1,50 @@
+//! Shoestring: a small team's web application in one binary. `kernel` is the shared machinery,
+//! `apps` the features; `app()` assembles them into the router every entry point serves.
+
+pub mod apps;
+pub mod cli;
+pub mod kernel;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use kernel::AppState;
+use kernel::http::{AppError, assets, layers};
+use kernel::jobs::{Registry, Worker};
+
+/// The whole HTTP app: every app's routes inside the shared middleware stack.
+pub fn app(state: AppState) -> Router {
+    let mut routes = Router::new()
+        .merge(apps::home::router())
+        .merge(apps::accounts::router())
+        .merge(assets::router())
+        .fallback(|| async { AppError::NotFound });
+    if !state.settings.is_production() && state.settings.smtp_url.is_none() {
+        routes = routes.merge(apps::devmail::router());
+    }
+    layers::wrap(routes, state)
+}
+
+/// Every job kind and schedule the apps define.
+pub fn job_registry(state: &AppState) -> Registry {
+    let mut registry = Registry::default();
+    apps::accounts::register_jobs(&mut registry, state);
+    registry
+}
+
+pub fn worker(state: &AppState) -> Worker {
+    Worker::new(state.db.clone(), state.clock.clone(), job_registry(state))
+}
+
+/// Serves `app` on `listener` until `shutdown` turns true, then drains in-flight requests.
+pub async fn serve(state: AppState, listener: TcpListener, mut shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await
+}
