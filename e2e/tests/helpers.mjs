@@ -126,6 +126,7 @@ export async function startServer() {
     BASE_URL: baseUrl,
     APP_ENV: 'development',
     RUST_LOG: 'info',
+    NO_COLOR: '1', // plain text in server.log
   };
   const proc = spawn(bin, ['serve'], { cwd: tmpDir, env, stdio: ['ignore', logFd, logFd] });
   fs.closeSync(logFd);

@@ -1,5 +1,6 @@
 -- Accounts, sessions, tokens, the job queue and the development mail outbox.
 -- Keep in step with migrations/postgres/0001_initial.sql (a test compares both schemas).
+-- Flags are INTEGER here: sqlx's Any driver cannot read SQLite's BOOLEAN declared type.
 
 CREATE TABLE users (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -11,9 +12,9 @@ CREATE TABLE users (
     first_name TEXT NOT NULL DEFAULT '',
     last_name TEXT NOT NULL DEFAULT '',
     nickname TEXT NOT NULL DEFAULT '',
-    is_active BOOLEAN NOT NULL DEFAULT FALSE,
-    is_staff BOOLEAN NOT NULL DEFAULT FALSE,
-    is_superuser BOOLEAN NOT NULL DEFAULT FALSE,
+    is_active INTEGER NOT NULL DEFAULT 0,
+    is_staff INTEGER NOT NULL DEFAULT 0,
+    is_superuser INTEGER NOT NULL DEFAULT 0,
     email_confirmed_at BIGINT,
     date_joined BIGINT NOT NULL,
     last_login BIGINT,

@@ -99,6 +99,13 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
     }
 }
 
+/// Reads a flag column: BOOLEAN on PostgreSQL, INTEGER 0/1 on SQLite (the `Any` driver
+/// decodes neither as the other).
+pub fn get_flag(row: &sqlx::any::AnyRow, column: &str) -> sqlx::Result<bool> {
+    use sqlx::Row;
+    row.try_get::<bool, _>(column).or_else(|_| row.try_get::<i64, _>(column).map(|v| v != 0))
+}
+
 /// The name of the unique constraint a database error violated, on either backend.
 /// SQLite names columns, not constraints, so the index columns are mapped back here.
 pub fn unique_violation(err: &sqlx::Error) -> Option<String> {

@@ -15,7 +15,7 @@ use axum::Router;
 
 pub use extract::{CurrentUser, MaybeUser, StaffUser, Viewer};
 pub use model::User;
-pub use service::{AccountsError, cleanup, create_superuser};
+pub use service::{AccountsError, LoginAttempt, authenticate, cleanup, create_superuser};
 
 use crate::kernel::AppState;
 use crate::kernel::jobs::{Registry, Schedule};

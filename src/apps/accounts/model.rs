@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::kernel::clock::format_timestamp;
+use crate::kernel::db::get_flag;
 
 const MAX_USERNAME_CHARS: usize = 150;
 const MAX_NAME_CHARS: usize = 150;
@@ -85,7 +86,7 @@ pub fn parse_name(raw: &str) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct User {
     pub id: i64,
     pub username: String,
@@ -100,6 +101,27 @@ pub struct User {
     pub email_confirmed_at: Option<i64>,
     pub date_joined: i64,
     pub last_login: Option<i64>,
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for User {
+    fn from_row(row: &'r sqlx::any::AnyRow) -> sqlx::Result<Self> {
+        use sqlx::Row;
+        Ok(Self {
+            id: row.try_get("id")?,
+            username: row.try_get("username")?,
+            email: row.try_get("email")?,
+            password_hash: row.try_get("password_hash")?,
+            first_name: row.try_get("first_name")?,
+            last_name: row.try_get("last_name")?,
+            nickname: row.try_get("nickname")?,
+            is_active: get_flag(row, "is_active")?,
+            is_staff: get_flag(row, "is_staff")?,
+            is_superuser: get_flag(row, "is_superuser")?,
+            email_confirmed_at: row.try_get("email_confirmed_at")?,
+            date_joined: row.try_get("date_joined")?,
+            last_login: row.try_get("last_login")?,
+        })
+    }
 }
 
 impl User {

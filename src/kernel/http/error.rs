@@ -116,7 +116,7 @@ impl AppError {
             AppError::BadRequest(message) => message.clone(),
             AppError::Unauthorized => "Authentication credentials were not provided.".into(),
             AppError::Forbidden => "You do not have permission to perform this action.".into(),
-            AppError::NotFound => "Not found.".into(),
+            AppError::NotFound => "There is nothing at this address.".into(),
             AppError::TooManyRequests { .. } => "Too many requests. Please wait and try again.".into(),
             AppError::UnsupportedMediaType => "This content type is not accepted here.".into(),
             AppError::PayloadTooLarge => "The request body is too large.".into(),

@@ -1,5 +1,5 @@
-//! The middleware every request passes, outermost first: request id and trace span, error
-//! pages, security headers, panic catcher, timeout, Host allowlist, cross-origin refusal,
+//! The middleware every request passes, outermost first: request id and trace span, security
+//! headers, error pages, panic catcher, timeout, Host allowlist, cross-origin refusal,
 //! CSRF cookie, session, body limit. Spans name the route template, never the raw URI, so
 //! tokens in paths stay out of logs.
 
@@ -17,7 +17,8 @@ use tower_http::csrf::CsrfLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use super::csrf::csrf_cookie;
 use super::error::{ErrorMessage, json_error};
@@ -38,10 +39,14 @@ pub fn wrap(router: Router<AppState>, state: AppState) -> Router {
     let stack = ServiceBuilder::new()
         .layer(SetSensitiveRequestHeadersLayer::new([header::COOKIE, header::AUTHORIZATION]))
         .layer(SetRequestIdLayer::new(X_REQUEST_ID, MakeRequestUuid))
-        .layer(TraceLayer::new_for_http().make_span_with(make_span))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(make_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID))
-        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(middleware::from_fn_with_state(state.clone(), security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(CatchPanicLayer::new())
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(middleware::from_fn_with_state(state.clone(), allowed_hosts))

@@ -36,6 +36,13 @@ fn id_hash(id: &Id) -> String {
     hash_token(&id.to_string())
 }
 
+/// The expiry on the app's clock: tower-sessions computes it from the wall clock, so keep
+/// its remaining lifetime and anchor that to `Clock::now` (which tests move).
+fn expires_at(clock: &Clock, record: &Record) -> i64 {
+    let remaining = record.expiry_date.unix_timestamp() - time::OffsetDateTime::now_utc().unix_timestamp();
+    clock.now() + remaining
+}
+
 fn user_id(record: &Record) -> Option<i64> {
     record.data.get(USER_ID_KEY).and_then(serde_json::Value::as_i64)
 }
@@ -54,7 +61,7 @@ impl SessionStore for DbSessionStore {
             .bind(user_id(record))
             .bind(&data)
             .bind(self.clock.now())
-            .bind(record.expiry_date.unix_timestamp())
+            .bind(expires_at(&self.clock, record))
             .execute(&self.db.pool)
             .await
             .map_err(backend)?
@@ -78,7 +85,7 @@ impl SessionStore for DbSessionStore {
         .bind(user_id(record))
         .bind(&data)
         .bind(self.clock.now())
-        .bind(record.expiry_date.unix_timestamp())
+        .bind(expires_at(&self.clock, record))
         .execute(&self.db.pool)
         .await
         .map_err(backend)?;

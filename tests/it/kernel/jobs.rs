@@ -1,0 +1,125 @@
+//! The durable job queue: retries with backoff, dead jobs, orphan recovery, schedules.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use shoestring::kernel::jobs::{self, Registry, Schedule, Worker};
+
+use crate::support::TestApp;
+
+async fn enqueue(app: &TestApp, kind: &str) {
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    jobs::enqueue(&mut tx, kind, &serde_json::json!({"n": 1}), app.clock().now()).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+fn counting_worker(app: &TestApp, fail_times: usize) -> (Worker, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut registry = Registry::default();
+    let counter = calls.clone();
+    registry.handle("test.flaky", move |_| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        async move { if n < fail_times { anyhow::bail!("failure {n}") } else { Ok(()) } }
+    });
+    (Worker::new(app.state.db.clone(), app.clock().clone(), registry), calls)
+}
+
+#[tokio::test]
+async fn a_failing_job_is_retried_later_with_growing_gaps_then_succeeds() {
+    let app = TestApp::spawn().await;
+    let (worker, calls) = counting_worker(&app, 2);
+    enqueue(&app, "test.flaky").await;
+
+    worker.run_due().await.unwrap();
+    let first_gap = app.scalar_i64("SELECT run_at FROM jobs").await - app.clock().now();
+    worker.run_due().await.unwrap();
+    let not_yet = calls.load(Ordering::SeqCst);
+    app.clock().advance(first_gap);
+    worker.run_due().await.unwrap();
+    let second_gap = app.scalar_i64("SELECT run_at FROM jobs").await - app.clock().now();
+    app.clock().advance(second_gap);
+    worker.run_due().await.unwrap();
+
+    assert_eq!(not_yet, 1, "no retry before the backoff is over");
+    assert!(second_gap > first_gap);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM jobs").await, 0, "done jobs leave no row");
+}
+
+#[tokio::test]
+async fn a_job_that_always_fails_ends_dead_after_its_attempts() {
+    let app = TestApp::spawn().await;
+    let (worker, calls) = counting_worker(&app, usize::MAX);
+    enqueue(&app, "test.flaky").await;
+
+    for _ in 0..20 {
+        worker.run_due().await.unwrap();
+        app.clock().advance(3600);
+    }
+
+    assert_eq!(calls.load(Ordering::SeqCst), 8);
+    assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM jobs WHERE status = 'dead'").await, 1);
+}
+
+#[tokio::test]
+async fn a_job_left_running_by_a_dead_worker_is_picked_up_again() {
+    let app = TestApp::spawn().await;
+    let (worker, calls) = counting_worker(&app, 0);
+    enqueue(&app, "test.flaky").await;
+    sqlx::query("UPDATE jobs SET status = 'running', locked_at = $1, attempts = 1")
+        .bind(app.clock().now())
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+
+    worker.run_due().await.unwrap();
+    let while_leased = calls.load(Ordering::SeqCst);
+    app.clock().advance(301);
+    worker.run_due().await.unwrap();
+
+    assert_eq!(while_leased, 0);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn two_workers_enqueue_each_scheduled_run_exactly_once() {
+    let app = TestApp::spawn().await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let make = || {
+        let mut registry = Registry::default();
+        let counter = calls.clone();
+        registry.handle("test.tick", move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { Ok(()) }
+        });
+        registry.schedule(Schedule { name: "test.tick", every_secs: 60, kind: "test.tick" });
+        Worker::new(app.state.db.clone(), app.clock().clone(), registry)
+    };
+    let (a, b) = (make(), make());
+    a.register_schedules().await.unwrap();
+    b.register_schedules().await.unwrap();
+
+    for _ in 0..5 {
+        app.clock().advance(60);
+        let (ra, rb) = tokio::join!(a.run_due(), b.run_due());
+        ra.unwrap();
+        rb.unwrap();
+    }
+
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
+}
+
+#[tokio::test]
+async fn the_daily_cleanup_removes_expired_tokens_and_unconfirmed_sign_ups() {
+    let app = TestApp::spawn().await;
+    app.confirmed_user("alice").await;
+    app.browser().json("/api/create-account/", crate::support::TestUser::named("never").signup_json()).await;
+    app.run_jobs().await;
+
+    app.clock().advance(72 * 3600 + 1);
+    shoestring::apps::accounts::cleanup(&app.state).await.unwrap();
+
+    let users: Vec<String> = sqlx::query_scalar("SELECT username FROM users").fetch_all(&app.state.db.pool).await.unwrap();
+    assert_eq!(users, vec!["alice".to_owned()]);
+    assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM user_tokens").await, 0);
+}

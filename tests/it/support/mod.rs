@@ -1,0 +1,164 @@
+//! `TestApp::spawn()` boots the real router on 127.0.0.1:0 with a fresh database, the local
+//! outbox as mailer and a clock the test can move; `run_jobs()` drains the job queue.
+
+pub mod browser;
+pub mod db;
+pub mod smtp;
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+use shoestring::cli::Cli;
+use shoestring::kernel::AppState;
+use shoestring::kernel::clock::Clock;
+use shoestring::kernel::config::Settings;
+use shoestring::kernel::email::outbox::{self, StoredMessage};
+use tokio::sync::watch;
+
+pub use browser::Browser;
+use db::TestDb;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    _db: TestDb,
+    _stop: watch::Sender<bool>,
+}
+
+/// The settings a test starts from: development defaults, nothing taken from the environment
+/// that could change behaviour.
+pub fn test_settings() -> Settings {
+    let mut settings = Cli::parse_from(["shoestring"]).settings;
+    settings.env = shoestring::kernel::config::AppEnv::Development;
+    settings.smtp_url = None;
+    settings.allowed_hosts = Vec::new();
+    settings.trusted_proxies = Vec::new();
+    settings.hash_concurrency = Some(2);
+    settings
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Boots with settings changed by `configure` (e.g. a trusted proxy, a short TTL).
+    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
+        let (db, url) = TestDb::create().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut settings = test_settings();
+        settings.database_url = shoestring::kernel::config::Secret::new(url);
+        settings.bind = addr;
+        settings.base_url = Some(format!("http://{addr}"));
+        configure(&mut settings);
+        let state = AppState::build(settings, Clock::default()).await.expect("app state");
+        state.db.migrate().await.expect("migrations");
+        let (stop, stopped) = watch::channel(false);
+        let server_state = state.clone();
+        tokio::spawn(async move { shoestring::serve(server_state, listener, stopped).await });
+        TestApp { addr, state, _db: db, _stop: stop }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A new visitor with its own cookie jar.
+    pub fn browser(&self) -> Browser {
+        Browser::new(self.addr)
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.state.clock
+    }
+
+    /// Runs every due job (emails, cleanup) now.
+    pub async fn run_jobs(&self) -> usize {
+        shoestring::worker(&self.state).run_due().await.expect("jobs run")
+    }
+
+    /// Every message in the outbox, oldest first (after running the queue).
+    pub async fn mails(&self) -> Vec<StoredMessage> {
+        self.run_jobs().await;
+        let mut all = outbox::list_messages(&self.state.db, 1000).await.unwrap();
+        all.reverse();
+        all
+    }
+
+    pub async fn mails_to(&self, to: &str) -> Vec<StoredMessage> {
+        self.mails().await.into_iter().filter(|m| m.to_addr == to).collect()
+    }
+
+    /// The newest mail to `to`, which must exist.
+    pub async fn last_mail_to(&self, to: &str) -> StoredMessage {
+        self.mails_to(to).await.pop().unwrap_or_else(|| panic!("no mail to {to}"))
+    }
+
+    /// The path (with token) of the first link in `mail` that starts with `prefix`.
+    pub fn link_in(&self, mail: &StoredMessage, prefix: &str) -> String {
+        let start = mail.text_body.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in mail"));
+        mail.text_body[start..].chars().take_while(|c| !c.is_whitespace()).collect()
+    }
+
+    /// The token at the end of a link path like `/accounts/confirm/<token>/`.
+    pub fn token_of(link: &str) -> String {
+        link.trim_end_matches('/').rsplit('/').next().unwrap().to_owned()
+    }
+
+    /// Signs a user up through the JSON API and confirms the account from the emailed link.
+    pub async fn confirmed_user(&self, username: &str) -> TestUser {
+        let user = TestUser::named(username);
+        let browser = self.browser();
+        let res = browser.post_json("/api/create-account/", &user.signup_json()).await;
+        assert_eq!(res.status(), 200, "sign-up of {username}");
+        let link = self.link_in(&self.last_mail_to(&user.email).await, "/accounts/confirm/");
+        let res = browser.post_json(&format!("/api/activate-account/{}", Self::token_of(&link)), &serde_json::json!({})).await;
+        assert_eq!(res.status(), 200, "activation of {username}");
+        user
+    }
+
+    /// A logged-in browser for a fresh confirmed user.
+    pub async fn logged_in(&self, username: &str) -> (TestUser, Browser) {
+        let user = self.confirmed_user(username).await;
+        let browser = self.browser();
+        browser.api_login(&user.username, &user.password).await;
+        (user, browser)
+    }
+
+    /// A staff superuser made the way `createsuperuser` does, logged in.
+    pub async fn staff(&self, username: &str) -> (TestUser, Browser) {
+        let user = TestUser::named(username);
+        let password = shoestring::kernel::security::password::Password::new(user.password.clone());
+        shoestring::apps::accounts::create_superuser(&self.state, &user.username, &user.email, &password)
+            .await
+            .expect("superuser");
+        let browser = self.browser();
+        browser.api_login(&user.username, &user.password).await;
+        (user, browser)
+    }
+
+    /// One value from the database, for grey-box checks.
+    pub async fn scalar_i64(&self, sql: &'static str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.state.db.pool).await.unwrap()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+}
+
+impl TestUser {
+    pub fn named(username: &str) -> Self {
+        Self { username: username.into(), email: format!("{username}@example.com"), password: PASSWORD.into() }
+    }
+
+    pub fn signup_json(&self) -> serde_json::Value {
+        serde_json::json!({"username": self.username, "email": self.email, "password": self.password})
+    }
+}
