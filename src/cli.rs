@@ -127,7 +127,12 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-async fn createsuperuser(state: &AppState, username: Option<String>, email: Option<String>, noinput: bool) -> anyhow::Result<()> {
+async fn createsuperuser(
+    state: &AppState,
+    username: Option<String>,
+    email: Option<String>,
+    noinput: bool,
+) -> anyhow::Result<()> {
     let (username, email, password) = if noinput {
         let password = std::env::var("SUPERUSER_PASSWORD")
             .map_err(|_| anyhow::anyhow!("--noinput needs the SUPERUSER_PASSWORD environment variable"))?;
@@ -135,8 +140,14 @@ async fn createsuperuser(state: &AppState, username: Option<String>, email: Opti
         let email = email.ok_or_else(|| anyhow::anyhow!("--noinput needs --email"))?;
         (username, email, password)
     } else {
-        let username = match username { Some(u) => u, None => prompt("Username: ")? };
-        let email = match email { Some(e) => e, None => prompt("Email address: ")? };
+        let username = match username {
+            Some(u) => u,
+            None => prompt("Username: ")?,
+        };
+        let email = match email {
+            Some(e) => e,
+            None => prompt("Email address: ")?,
+        };
         let password = rpassword::prompt_password("Password: ")?;
         if rpassword::prompt_password("Password (again): ")? != password {
             anyhow::bail!("the two passwords do not match");

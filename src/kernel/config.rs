@@ -179,7 +179,9 @@ impl Settings {
             return Err(problem("BASE_URL", "must be an https:// address in production"));
         }
         match &self.smtp_url {
-            None => return Err(problem("SMTP_URL", "production sends real email; set an SMTP server")),
+            None => {
+                return Err(problem("SMTP_URL", "production sends real email; set an SMTP server"));
+            }
             Some(url) if !smtp_url_is_encrypted(url.expose()) => {
                 return Err(problem("SMTP_URL", "use smtps:// or smtp://…?tls=required"));
             }

@@ -69,8 +69,15 @@ fn message(to: String, subject: &str, mail: &Mail) -> anyhow::Result<Message> {
 }
 
 /// `Some((user's username, link))` when the user exists and the link is still live.
-async fn link(state: &AppState, user_id: i64, nonce: &str, path: &str) -> anyhow::Result<Option<(String, String, String)>> {
-    let Some(user) = store::find_user(&state.db.pool, user_id).await? else { return Ok(None) };
+async fn link(
+    state: &AppState,
+    user_id: i64,
+    nonce: &str,
+    path: &str,
+) -> anyhow::Result<Option<(String, String, String)>> {
+    let Some(user) = store::find_user(&state.db.pool, user_id).await? else {
+        return Ok(None);
+    };
     let token = derive_token(state.settings.secret_key.expose(), nonce);
     if !store::token_is_live(&state.db.pool, &hash_token(&token), state.clock.now()).await? {
         return Ok(None);
@@ -89,7 +96,9 @@ async fn compose(state: &AppState, mail: AccountEmail) -> anyhow::Result<Option<
             };
             let body = Mail {
                 greeting: format!("Hi {username},"),
-                paragraphs: vec!["Welcome to Shoestring! Please confirm your email address to activate your account.".into()],
+                paragraphs: vec![
+                    "Welcome to Shoestring! Please confirm your email address to activate your account.".into(),
+                ],
                 action: Some(("Confirm my account".into(), url)),
                 closing: vec![format!("This link works once and expires in {hours} hours."), ignore],
             };

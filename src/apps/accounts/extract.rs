@@ -47,7 +47,9 @@ pub async fn refresh_session(state: &AppState, session: &Session, user: &User) -
 }
 
 async fn session_user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
-    let Some(user_id) = session.get::<i64>(USER_ID_KEY).await? else { return Ok(None) };
+    let Some(user_id) = session.get::<i64>(USER_ID_KEY).await? else {
+        return Ok(None);
+    };
     let user = service::find_user(state, user_id).await?;
     let hash: Option<String> = session.get(AUTH_HASH_KEY).await?;
     let login_at: i64 = session.get(LOGIN_AT_KEY).await?.unwrap_or(0);

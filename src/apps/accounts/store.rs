@@ -29,36 +29,34 @@ macro_rules! user_search {
 }
 
 pub async fn find_user(pool: &AnyPool, id: i64) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(select_users!("WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(select_users!("WHERE id = $1")).bind(id).fetch_optional(pool).await
 }
 
 /// The user whose username or email matches `key` (already lower-cased).
 pub async fn find_user_by_login(pool: &AnyPool, key: &str) -> sqlx::Result<Option<User>> {
     sqlx::query_as(select_users!("WHERE username_key = $1 OR email_key = $1 ORDER BY id LIMIT 1"))
-    .bind(key)
-    .fetch_optional(pool)
-    .await
-}
-
-pub async fn find_user_by_email(pool: &AnyPool, email_key: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query_as(select_users!("WHERE email_key = $1"))
-        .bind(email_key)
+        .bind(key)
         .fetch_optional(pool)
         .await
 }
 
+pub async fn find_user_by_email(pool: &AnyPool, email_key: &str) -> sqlx::Result<Option<User>> {
+    sqlx::query_as(select_users!("WHERE email_key = $1")).bind(email_key).fetch_optional(pool).await
+}
+
 pub async fn username_taken(pool: &AnyPool, username_key: &str) -> sqlx::Result<bool> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM users WHERE username_key = $1").bind(username_key).fetch_optional(pool).await?;
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username_key = $1")
+        .bind(username_key)
+        .fetch_optional(pool)
+        .await?;
     Ok(found.is_some())
 }
 
 pub async fn email_taken(tx: &mut Tx, email_key: &str) -> sqlx::Result<bool> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM users WHERE email_key = $1").bind(email_key).fetch_optional(&mut **tx).await?;
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email_key = $1")
+        .bind(email_key)
+        .fetch_optional(&mut **tx)
+        .await?;
     Ok(found.is_some())
 }
 
@@ -117,7 +115,11 @@ pub async fn update_email(tx: &mut Tx, user_id: i64, email: &str, email_key: &st
 }
 
 pub async fn update_password_hash(executor: &mut Tx, user_id: i64, hash: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(user_id).bind(hash).execute(&mut **executor).await?;
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(hash)
+        .execute(&mut **executor)
+        .await?;
     Ok(())
 }
 
@@ -265,10 +267,8 @@ pub struct UserPage {
 /// Staff list: newest first, optionally filtered by a case-insensitive substring.
 pub async fn list_users(pool: &AnyPool, search: &str, limit: i64, offset: i64) -> sqlx::Result<UserPage> {
     let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
-    let total = sqlx::query_scalar(user_search!("SELECT COUNT(*) FROM users", ""))
-        .bind(&pattern)
-        .fetch_one(pool)
-        .await?;
+    let total =
+        sqlx::query_scalar(user_search!("SELECT COUNT(*) FROM users", "")).bind(&pattern).fetch_one(pool).await?;
     let users = sqlx::query_as(user_search!(
         "SELECT id, username, email, password_hash, first_name, last_name, nickname, is_active, is_staff, \
          is_superuser, email_confirmed_at, date_joined, last_login FROM users",
@@ -287,13 +287,21 @@ fn escape_like(s: &str) -> String {
 }
 
 /// The daily sweep: expired tokens, stale counters and sign-ups never confirmed in time.
-pub async fn delete_stale_rows(pool: &AnyPool, now: i64, unconfirmed_before: i64, attempts_before: i64) -> sqlx::Result<u64> {
+pub async fn delete_stale_rows(
+    pool: &AnyPool,
+    now: i64,
+    unconfirmed_before: i64,
+    attempts_before: i64,
+) -> sqlx::Result<u64> {
     let tokens = sqlx::query("DELETE FROM user_tokens WHERE expires_at <= $1").bind(now).execute(pool).await?;
-    let attempts =
-        sqlx::query("DELETE FROM login_attempts WHERE window_started_at <= $1").bind(attempts_before).execute(pool).await?;
-    let users = sqlx::query("DELETE FROM users WHERE email_confirmed_at IS NULL AND is_active = FALSE AND date_joined <= $1")
-        .bind(unconfirmed_before)
+    let attempts = sqlx::query("DELETE FROM login_attempts WHERE window_started_at <= $1")
+        .bind(attempts_before)
         .execute(pool)
         .await?;
+    let users =
+        sqlx::query("DELETE FROM users WHERE email_confirmed_at IS NULL AND is_active = FALSE AND date_joined <= $1")
+            .bind(unconfirmed_before)
+            .execute(pool)
+            .await?;
     Ok(tokens.rows_affected() + attempts.rows_affected() + users.rows_affected())
 }

@@ -30,7 +30,13 @@ struct OutboxPage {
 
 async fn outbox_page(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
     let messages = outbox::list_messages(&state.db, 100).await?;
-    let messages = messages.into_iter().map(|m| { let at = format_timestamp(m.created_at); (m, at) }).collect();
+    let messages = messages
+        .into_iter()
+        .map(|m| {
+            let at = format_timestamp(m.created_at);
+            (m, at)
+        })
+        .collect();
     render(&OutboxPage { page: viewer.page, messages })
 }
 
@@ -42,7 +48,11 @@ struct MessagePage {
     sent_at: String,
 }
 
-async fn message_page(State(state): State<AppState>, viewer: Viewer, Path(id): Path<i64>) -> Result<Response, AppError> {
+async fn message_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
     let message = outbox::find_message(&state.db, id).await?.ok_or(AppError::NotFound)?;
     let sent_at = format_timestamp(message.created_at);
     let mut response = render(&MessagePage { page: viewer.page, message, sent_at })?;
@@ -58,7 +68,9 @@ async fn message_html(State(state): State<AppState>, Path(id): Path<i64>) -> Res
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox",
+        ),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));

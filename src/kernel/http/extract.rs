@@ -55,9 +55,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             return Err(AppError::UnsupportedMediaType);
         }
         let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
-        serde_json::from_slice(&bytes)
-            .map(ApiJson)
-            .map_err(|_| AppError::BadRequest("Malformed JSON body.".into()))
+        serde_json::from_slice(&bytes).map(ApiJson).map_err(|_| AppError::BadRequest("Malformed JSON body.".into()))
     }
 }
 

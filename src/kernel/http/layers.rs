@@ -120,7 +120,8 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
     }
     let marked = response.extensions().get::<ErrorMessage>().map(|m| m.0.clone());
     let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let has_own_body = content_type.starts_with("text/html") || (is_api && content_type.starts_with("application/json"));
+    let has_own_body =
+        content_type.starts_with("text/html") || (is_api && content_type.starts_with("application/json"));
     if has_own_body && (marked.is_none() || is_api) {
         return response;
     }
@@ -150,7 +151,9 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
 fn default_message(status: StatusCode) -> &'static str {
     match status {
         StatusCode::BAD_REQUEST => "The request could not be understood.",
-        StatusCode::FORBIDDEN => "You do not have permission to do that. If you submitted a form, reload the page and try again.",
+        StatusCode::FORBIDDEN => {
+            "You do not have permission to do that. If you submitted a form, reload the page and try again."
+        }
         StatusCode::NOT_FOUND => "There is nothing at this address.",
         StatusCode::METHOD_NOT_ALLOWED => "That method is not allowed here.",
         StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large.",

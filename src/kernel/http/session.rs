@@ -100,7 +100,9 @@ impl SessionStore for DbSessionStore {
                 .fetch_optional(&self.db.pool)
                 .await
                 .map_err(backend)?;
-        let Some((data, expires_at)) = row else { return Ok(None) };
+        let Some((data, expires_at)) = row else {
+            return Ok(None);
+        };
         let data = serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let expiry_date = time::OffsetDateTime::from_unix_timestamp(expires_at).map_err(backend)?;
         Ok(Some(Record { id: *id, data, expiry_date }))

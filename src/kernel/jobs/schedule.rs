@@ -25,11 +25,12 @@ pub async fn register(db: &Db, schedules: &[Schedule], now: i64) -> anyhow::Resu
 pub async fn enqueue_due(db: &Db, schedules: &[Schedule], now: i64) -> anyhow::Result<()> {
     for s in schedules {
         // A cheap read first, so idle ticks never take SQLite's write lock.
-        let due: Option<i64> = sqlx::query_scalar("SELECT next_run_at FROM schedules WHERE name = $1 AND next_run_at <= $2")
-            .bind(s.name)
-            .bind(now)
-            .fetch_optional(&db.pool)
-            .await?;
+        let due: Option<i64> =
+            sqlx::query_scalar("SELECT next_run_at FROM schedules WHERE name = $1 AND next_run_at <= $2")
+                .bind(s.name)
+                .bind(now)
+                .fetch_optional(&db.pool)
+                .await?;
         if due.is_none() {
             continue;
         }

@@ -79,8 +79,12 @@ impl PasswordHasher {
         let params = self.params.clone();
         let password = password.clone();
         self.run(move || {
-            let Ok(parsed) = PasswordHash::new(&stored) else { return Verdict::Mismatch };
-            let Ok(stored_params) = Params::try_from(&parsed) else { return Verdict::Mismatch };
+            let Ok(parsed) = PasswordHash::new(&stored) else {
+                return Verdict::Mismatch;
+            };
+            let Ok(stored_params) = Params::try_from(&parsed) else {
+                return Verdict::Mismatch;
+            };
             let ok = argon(&stored_params).verify_password(password.expose().as_bytes(), &parsed).is_ok();
             match (ok && known, weaker(&stored_params, &params)) {
                 (false, _) => Verdict::Mismatch,

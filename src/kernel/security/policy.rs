@@ -30,10 +30,7 @@ impl PasswordPolicy {
     pub fn check(&self, password: &str, context: &[&str]) -> Result<(), String> {
         let chars = password.chars().count();
         if chars < self.min_chars {
-            return Err(format!(
-                "This password is too short. It must contain at least {} characters.",
-                self.min_chars
-            ));
+            return Err(format!("This password is too short. It must contain at least {} characters.", self.min_chars));
         }
         if chars > MAX_PASSWORD_CHARS {
             return Err(format!("This password is too long. Use at most {MAX_PASSWORD_CHARS} characters."));

@@ -31,7 +31,8 @@ async fn the_session_cookie_is_http_only_and_same_site_lax() {
     let browser = app.browser();
 
     let res = browser.post_json("/api/login/", &json!({"username": "bob", "password": user.password})).await;
-    let cookies: Vec<String> = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    let cookies: Vec<String> =
+        res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
     let session = cookies.iter().find(|c| c.starts_with("sessionid=")).expect("session cookie");
 
     assert!(session.contains("HttpOnly"));

@@ -27,7 +27,8 @@ async fn wrong_password_and_unknown_user_get_byte_identical_answers() {
     let wrong = browser.post_json("/api/login/", &json!({"username": "bob", "password": "not the password!"})).await;
     let wrong_cookies: Vec<String> = wrong.cookies().map(|c| c.name().to_owned()).collect();
     let (wrong_status, wrong_body) = (wrong.status(), wrong.text().await.unwrap());
-    let unknown = browser.post_json("/api/login/", &json!({"username": "nobody", "password": "not the password!"})).await;
+    let unknown =
+        browser.post_json("/api/login/", &json!({"username": "nobody", "password": "not the password!"})).await;
     let unknown_cookies: Vec<String> = unknown.cookies().map(|c| c.name().to_owned()).collect();
 
     assert_eq!(wrong_status, 400);
@@ -103,7 +104,8 @@ async fn unknown_accounts_are_throttled_the_same_way() {
 
     let mut statuses = Vec::new();
     for _ in 0..11 {
-        statuses.push(browser.json("/api/login/", json!({"username": "ghost", "password": "wrong password here"})).await.0);
+        statuses
+            .push(browser.json("/api/login/", json!({"username": "ghost", "password": "wrong password here"})).await.0);
     }
 
     assert!(statuses[..10].iter().all(|s| *s == 400));
@@ -180,7 +182,8 @@ async fn a_deactivated_account_cannot_log_in_and_its_sessions_stop_working() {
     sqlx::query("UPDATE users SET is_active = FALSE").execute(&app.state.db.pool).await.unwrap();
 
     assert!(!browser.is_logged_in().await);
-    let (status, body) = app.browser().json("/api/login/", json!({"username": "frank", "password": user.password})).await;
+    let (status, body) =
+        app.browser().json("/api/login/", json!({"username": "frank", "password": user.password})).await;
     assert_eq!((status, body["details"].as_str()), (400, Some("Invalid credentials.")));
 }
 
@@ -211,7 +214,8 @@ async fn passwords_are_stored_as_argon2id_with_owasp_parameters_and_unique_salts
     app.confirmed_user("ivy").await;
     app.confirmed_user("jack").await;
 
-    let hashes: Vec<String> = sqlx::query_scalar("SELECT password_hash FROM users").fetch_all(&app.state.db.pool).await.unwrap();
+    let hashes: Vec<String> =
+        sqlx::query_scalar("SELECT password_hash FROM users").fetch_all(&app.state.db.pool).await.unwrap();
 
     assert_eq!(hashes.len(), 2);
     assert!(hashes.iter().all(|h| h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$")));
@@ -232,6 +236,7 @@ async fn raising_the_hash_parameters_rehashes_on_the_next_login() {
 
     shoestring::apps::accounts::authenticate(&state, attempt, "127.0.0.1".parse().unwrap()).await.unwrap();
 
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users").fetch_one(&app.state.db.pool).await.unwrap();
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM users").fetch_one(&app.state.db.pool).await.unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=3,p=1$"), "{hash}");
 }

@@ -41,7 +41,10 @@ async fn form_errors_are_shown_next_to_their_fields_and_typed_values_kept() {
     let browser = app.browser();
 
     let res = browser
-        .submit("/accounts/signup/", &[("username", "bad name"), ("email", "not-an-email"), ("password", "short"), ("first_name", "Zoë")])
+        .submit(
+            "/accounts/signup/",
+            &[("username", "bad name"), ("email", "not-an-email"), ("password", "short"), ("first_name", "Zoë")],
+        )
         .await;
     let status = res.status();
     let html = res.text().await.unwrap();
@@ -59,7 +62,12 @@ async fn pages_escape_what_users_typed() {
     let app = TestApp::spawn().await;
     let (_, browser) = app.logged_in("bob").await;
 
-    browser.submit("/accounts/profile/edit/", &[("first_name", "<script>alert(1)</script>"), ("nickname", "\"><img src=x onerror=alert(1)>")]).await;
+    browser
+        .submit(
+            "/accounts/profile/edit/",
+            &[("first_name", "<script>alert(1)</script>"), ("nickname", "\"><img src=x onerror=alert(1)>")],
+        )
+        .await;
     let (_, html) = browser.get_text("/accounts/profile/").await;
 
     assert!(!html.contains("<script>alert(1)</script>"));
@@ -72,10 +80,18 @@ async fn a_wrong_password_and_an_unconfirmed_account_get_their_own_messages() {
     let app = TestApp::spawn().await;
     app.confirmed_user("carol").await;
     let browser = app.browser();
-    browser.submit("/accounts/signup/", &[("username", "dave"), ("email", "dave@example.com"), ("password", PASSWORD)]).await;
+    browser
+        .submit("/accounts/signup/", &[("username", "dave"), ("email", "dave@example.com"), ("password", PASSWORD)])
+        .await;
 
-    let wrong = browser.submit("/accounts/login/", &[("login", "carol"), ("password", "wrong password!")]).await.text().await.unwrap();
-    let unconfirmed = browser.submit("/accounts/login/", &[("login", "dave"), ("password", PASSWORD)]).await.text().await.unwrap();
+    let wrong = browser
+        .submit("/accounts/login/", &[("login", "carol"), ("password", "wrong password!")])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let unconfirmed =
+        browser.submit("/accounts/login/", &[("login", "dave"), ("password", PASSWORD)]).await.text().await.unwrap();
 
     assert!(wrong.contains("Please enter a correct username/email and password."));
     assert!(unconfirmed.contains("confirm your email") && unconfirmed.contains("/accounts/resend/"));
@@ -89,7 +105,9 @@ async fn private_pages_send_visitors_to_login_and_back() {
 
     let res = browser.get("/accounts/profile/edit/").await;
     let to = location(&res);
-    let login = browser.submit("/accounts/login/", &[("login", "erin"), ("password", PASSWORD), ("next", "/accounts/profile/edit/")]).await;
+    let login = browser
+        .submit("/accounts/login/", &[("login", "erin"), ("password", PASSWORD), ("next", "/accounts/profile/edit/")])
+        .await;
 
     assert_eq!(res.status(), 303);
     assert_eq!(to, "/accounts/login/?next=%2Faccounts%2Fprofile%2Fedit%2F");
@@ -103,7 +121,8 @@ async fn login_never_redirects_off_site() {
 
     for next in ["https://evil.example", "//evil.example", "/\\evil.example"] {
         let browser = app.browser();
-        let res = browser.submit("/accounts/login/", &[("login", "frank"), ("password", PASSWORD), ("next", next)]).await;
+        let res =
+            browser.submit("/accounts/login/", &[("login", "frank"), ("password", PASSWORD), ("next", next)]).await;
         assert_eq!(location(&res), "/accounts/profile/", "{next}");
     }
 }
@@ -114,8 +133,10 @@ async fn password_reset_through_the_pages() {
     app.confirmed_user("gina").await;
     let browser = app.browser();
 
-    let asked = browser.submit("/accounts/password-reset/", &[("email", "gina@example.com")]).await.text().await.unwrap();
-    let unknown = browser.submit("/accounts/password-reset/", &[("email", "who@example.com")]).await.text().await.unwrap();
+    let asked =
+        browser.submit("/accounts/password-reset/", &[("email", "gina@example.com")]).await.text().await.unwrap();
+    let unknown =
+        browser.submit("/accounts/password-reset/", &[("email", "who@example.com")]).await.text().await.unwrap();
     let link = app.link_in(&app.last_mail_to("gina@example.com").await, "/accounts/password-reset/");
     let form = browser.get(&link).await;
     let referrer = form.headers()["referrer-policy"].to_str().unwrap().to_owned();
@@ -139,14 +160,21 @@ async fn profile_edit_email_change_password_change_and_delete_through_the_pages(
     let app = TestApp::spawn().await;
     let (_, browser) = app.logged_in("hank").await;
 
-    let saved = browser.submit("/accounts/profile/edit/", &[("first_name", "Hank"), ("last_name", "Hill"), ("nickname", "")]).await;
+    let saved = browser
+        .submit("/accounts/profile/edit/", &[("first_name", "Hank"), ("last_name", "Hill"), ("nickname", "")])
+        .await;
     let flash = browser.get_text("/accounts/profile/").await.1;
     let email = browser.submit("/accounts/email/", &[("email", "hank@example.org"), ("password", PASSWORD)]).await;
     let link = app.link_in(&app.last_mail_to("hank@example.org").await, "/accounts/email/confirm/");
     let email_done = browser.submit(&link, &[]).await.text().await.unwrap();
-    let wrong_current = browser.submit("/accounts/password/", &[("current_password", "nope"), ("new_password", "a brand new passphrase")]).await;
-    let changed = browser.submit("/accounts/password/", &[("current_password", PASSWORD), ("new_password", "a brand new passphrase")]).await;
-    let deleted = browser.submit("/accounts/delete/", &[("password", "a brand new passphrase")]).await.text().await.unwrap();
+    let wrong_current = browser
+        .submit("/accounts/password/", &[("current_password", "nope"), ("new_password", "a brand new passphrase")])
+        .await;
+    let changed = browser
+        .submit("/accounts/password/", &[("current_password", PASSWORD), ("new_password", "a brand new passphrase")])
+        .await;
+    let deleted =
+        browser.submit("/accounts/delete/", &[("password", "a brand new passphrase")]).await.text().await.unwrap();
 
     assert_eq!(location(&saved), "/accounts/profile/");
     assert!(flash.contains("Your profile was saved.") && flash.contains("Hank"));

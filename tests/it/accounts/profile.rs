@@ -10,7 +10,10 @@ async fn a_user_updates_names_and_nickname_and_nothing_else() {
     let (_, browser) = app.logged_in("alice").await;
 
     let res = browser
-        .patch_json("/api/profile/", &json!({"first-name": "Alice", "nickname": "Al 🚀", "is_staff": true, "username": "root"}))
+        .patch_json(
+            "/api/profile/",
+            &json!({"first-name": "Alice", "nickname": "Al 🚀", "is_staff": true, "username": "root"}),
+        )
         .await;
     let (_, profile) = browser.get_json("/api/profile/").await;
 
@@ -37,8 +40,10 @@ async fn an_email_change_needs_the_password_and_the_new_address_confirms_it() {
     let app = TestApp::spawn().await;
     let (_, browser) = app.logged_in("bob").await;
 
-    let (wrong, _) = browser.json("/api/change-email/", json!({"email": "robert@example.org", "password": "nope nope nope"})).await;
-    let (ok, _) = browser.json("/api/change-email/", json!({"email": "robert@example.org", "password": PASSWORD})).await;
+    let (wrong, _) =
+        browser.json("/api/change-email/", json!({"email": "robert@example.org", "password": "nope nope nope"})).await;
+    let (ok, _) =
+        browser.json("/api/change-email/", json!({"email": "robert@example.org", "password": PASSWORD})).await;
     let (_, before) = browser.get_json("/api/profile/").await;
     let link = app.link_in(&app.last_mail_to("robert@example.org").await, "/accounts/email/confirm/");
     let (confirmed, _) = browser.json(&format!("/api/confirm-email/{}", TestApp::token_of(&link)), json!({})).await;
@@ -58,7 +63,8 @@ async fn changing_to_a_taken_address_reveals_nothing_and_changes_nothing() {
     app.confirmed_user("carol").await;
     let (_, browser) = app.logged_in("dave").await;
 
-    let (status, _) = browser.json("/api/change-email/", json!({"email": "carol@example.com", "password": PASSWORD})).await;
+    let (status, _) =
+        browser.json("/api/change-email/", json!({"email": "carol@example.com", "password": PASSWORD})).await;
 
     assert_eq!(status, 200);
     assert!(app.last_mail_to("carol@example.com").await.subject.contains("tried to sign up"));
@@ -73,11 +79,14 @@ async fn a_password_change_needs_the_current_one_and_ends_every_other_session() 
     other.api_login("erin", &user.password).await;
     let new_password = "a brand new long passphrase";
 
-    let (wrong, _) =
-        browser.json("/api/change-password/", json!({"current-password": "nope nope nope", "new-password": new_password})).await;
-    let (weak, _) = browser.json("/api/change-password/", json!({"current-password": PASSWORD, "new-password": "short"})).await;
-    let (ok, _) =
-        browser.json("/api/change-password/", json!({"current-password": PASSWORD, "new-password": new_password})).await;
+    let (wrong, _) = browser
+        .json("/api/change-password/", json!({"current-password": "nope nope nope", "new-password": new_password}))
+        .await;
+    let (weak, _) =
+        browser.json("/api/change-password/", json!({"current-password": PASSWORD, "new-password": "short"})).await;
+    let (ok, _) = browser
+        .json("/api/change-password/", json!({"current-password": PASSWORD, "new-password": new_password}))
+        .await;
 
     assert_eq!((wrong, weak, ok), (400, 400, 200));
     assert!(browser.is_logged_in().await, "the session that changed it stays");

@@ -38,7 +38,9 @@ async fn the_reset_link_sets_a_new_password_once_and_ends_every_session() {
     let token = reset_token(&app, "bob@example.com").await;
 
     let first = browser.json("/api/update-password/", json!({"email-token": token, "password": NEW_PASSWORD})).await;
-    let again = browser.json("/api/update-password/", json!({"email-token": token, "password": "yet another passphrase"})).await;
+    let again = browser
+        .json("/api/update-password/", json!({"email-token": token, "password": "yet another passphrase"}))
+        .await;
 
     assert_eq!(first, (200, json!({"details": "Password successfully updated."})));
     assert_eq!(again.0, 400);
@@ -58,7 +60,8 @@ async fn the_reset_link_expires_after_an_hour() {
     let token = reset_token(&app, "carol@example.com").await;
 
     app.clock().advance(3600 + 1);
-    let (status, body) = browser.json("/api/update-password/", json!({"email-token": token, "password": NEW_PASSWORD})).await;
+    let (status, body) =
+        browser.json("/api/update-password/", json!({"email-token": token, "password": NEW_PASSWORD})).await;
 
     assert_eq!(status, 400);
     assert_eq!(body["details"], "This link is invalid or has expired.");
@@ -89,7 +92,9 @@ async fn a_password_change_voids_outstanding_reset_links() {
     let token = reset_token(&app, "erin@example.com").await;
 
     browser.json("/api/change-password/", json!({"current-password": PASSWORD, "new-password": NEW_PASSWORD})).await;
-    let (status, _) = browser.json("/api/update-password/", json!({"email-token": token, "password": "yet another passphrase"})).await;
+    let (status, _) = browser
+        .json("/api/update-password/", json!({"email-token": token, "password": "yet another passphrase"}))
+        .await;
 
     assert_eq!(status, 400);
 }
@@ -114,7 +119,9 @@ async fn a_weak_new_password_or_a_bad_token_is_a_400() {
     let token = reset_token(&app, "gina@example.com").await;
 
     let weak = browser.json("/api/update-password/", json!({"email-token": token, "password": "short"})).await;
-    let unknown = browser.json("/api/update-password/", json!({"email-token": "unknown-token-value-xxxxxxxx", "password": NEW_PASSWORD})).await;
+    let unknown = browser
+        .json("/api/update-password/", json!({"email-token": "unknown-token-value-xxxxxxxx", "password": NEW_PASSWORD}))
+        .await;
     let missing = browser.json("/api/update-password/", json!({"password": NEW_PASSWORD})).await;
 
     assert_eq!(weak.0, 400);

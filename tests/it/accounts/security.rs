@@ -81,7 +81,8 @@ async fn a_form_without_the_right_token_is_refused() {
     let other_token = app.browser().csrf_token().await;
     browser.csrf_token().await;
 
-    let none = browser.submit_without_token("/accounts/login/", &[("login", "carol"), ("password", &user.password)]).await;
+    let none =
+        browser.submit_without_token("/accounts/login/", &[("login", "carol"), ("password", &user.password)]).await;
     let foreign = browser
         .submit_without_token(
             "/accounts/login/",
@@ -109,7 +110,9 @@ async fn every_response_carries_the_security_headers() {
         assert!(!h["content-security-policy"].to_str().unwrap().contains("unsafe-inline"), "{path}");
         assert!(h.contains_key("referrer-policy"), "{path}");
         assert!(h.contains_key("x-request-id"), "{path}");
-        assert!(h["content-type"].to_str().unwrap().contains("charset=utf-8") || h["content-type"] == "application/json");
+        assert!(
+            h["content-type"].to_str().unwrap().contains("charset=utf-8") || h["content-type"] == "application/json"
+        );
         assert!(!h.contains_key("server") && !h.contains_key("x-powered-by"));
     }
 }

@@ -87,7 +87,8 @@ async fn unknown_and_malformed_activation_tokens_are_a_400_not_a_500() {
 async fn a_taken_email_gets_the_same_answer_and_its_owner_is_told() {
     let app = TestApp::spawn().await;
     app.confirmed_user("erin").await;
-    let intruder = json!({"username": "someone_else", "email": "ERIN@Example.com", "password": "another long passphrase"});
+    let intruder =
+        json!({"username": "someone_else", "email": "ERIN@Example.com", "password": "another long passphrase"});
 
     let (status, body) = app.browser().json("/api/create-account/", intruder).await;
 
@@ -146,7 +147,10 @@ async fn passwords_are_taken_exactly_as_typed_with_unicode_and_long_lengths() {
 
     browser.api_login("henry", password).await;
     assert_eq!(browser.json("/api/login/", json!({"username": "henry", "password": password.trim()})).await.0, 400);
-    assert_eq!(browser.json("/api/login/", json!({"username": "henry", "password": password.to_uppercase()})).await.0, 400);
+    assert_eq!(
+        browser.json("/api/login/", json!({"username": "henry", "password": password.to_uppercase()})).await.0,
+        400
+    );
     browser.api_login("irene", &long).await;
     assert_eq!(browser.json("/api/login/", json!({"username": "irene", "password": &long[..72]})).await.0, 400);
 }
@@ -186,16 +190,31 @@ async fn names_keep_any_unicode_including_emoji() {
 async fn missing_null_or_malformed_fields_are_a_400_never_a_500() {
     let app = TestApp::spawn().await;
     let browser = app.browser();
-    let bodies = [json!({}), json!({"username": null, "email": null, "password": null}), json!({"username": 5}), json!([1])];
+    let bodies =
+        [json!({}), json!({"username": null, "email": null, "password": null}), json!({"username": 5}), json!([1])];
 
     for body in bodies {
         let (status, reply) = browser.json("/api/create-account/", body.clone()).await;
         assert_eq!(status, 400, "{body}");
         assert!(reply["details"].is_string());
     }
-    let raw = browser.client.post(browser.url("/api/create-account/")).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let raw = browser
+        .client
+        .post(browser.url("/api/create-account/"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(raw.status(), 400);
-    let text = browser.client.post(browser.url("/api/create-account/")).header("content-type", "text/plain").body("{}").send().await.unwrap();
+    let text = browser
+        .client
+        .post(browser.url("/api/create-account/"))
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(text.status(), 415);
 }
 

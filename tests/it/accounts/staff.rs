@@ -74,7 +74,8 @@ async fn a_fresh_install_has_no_default_accounts() {
     let browser = app.browser();
 
     for (user, password) in [("admin", "admin"), ("admin", "password"), ("root", "root")] {
-        let (status, _) = browser.json("/api/login/", serde_json::json!({"username": user, "password": password})).await;
+        let (status, _) =
+            browser.json("/api/login/", serde_json::json!({"username": user, "password": password})).await;
         assert_eq!(status, 400);
     }
 }

@@ -119,7 +119,8 @@ async fn the_daily_cleanup_removes_expired_tokens_and_unconfirmed_sign_ups() {
     app.clock().advance(72 * 3600 + 1);
     shoestring::apps::accounts::cleanup(&app.state).await.unwrap();
 
-    let users: Vec<String> = sqlx::query_scalar("SELECT username FROM users").fetch_all(&app.state.db.pool).await.unwrap();
+    let users: Vec<String> =
+        sqlx::query_scalar("SELECT username FROM users").fetch_all(&app.state.db.pool).await.unwrap();
     assert_eq!(users, vec!["alice".to_owned()]);
     assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM user_tokens").await, 0);
 }

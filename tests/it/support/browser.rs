@@ -99,7 +99,8 @@ impl Browser {
     }
 
     pub async fn api_login(&self, login: &str, password: &str) {
-        let (status, body) = self.json("/api/login/", serde_json::json!({"username": login, "password": password})).await;
+        let (status, body) =
+            self.json("/api/login/", serde_json::json!({"username": login, "password": password})).await;
         assert_eq!(status, 200, "login of {login}: {body}");
     }
 

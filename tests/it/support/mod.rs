@@ -115,7 +115,9 @@ impl TestApp {
         let res = browser.post_json("/api/create-account/", &user.signup_json()).await;
         assert_eq!(res.status(), 200, "sign-up of {username}");
         let link = self.link_in(&self.last_mail_to(&user.email).await, "/accounts/confirm/");
-        let res = browser.post_json(&format!("/api/activate-account/{}", Self::token_of(&link)), &serde_json::json!({})).await;
+        let res = browser
+            .post_json(&format!("/api/activate-account/{}", Self::token_of(&link)), &serde_json::json!({}))
+            .await;
         assert_eq!(res.status(), 200, "activation of {username}");
         user
     }

@@ -86,7 +86,9 @@ async fn login(
 }
 
 async fn logout(session: Session, MaybeUser(user): MaybeUser) -> Result<Json<Details>, AppError> {
-    let Some(user) = user else { return Err(AppError::BadRequest("You are not logged in.".into())) };
+    let Some(user) = user else {
+        return Err(AppError::BadRequest("You are not logged in.".into()));
+    };
     session.flush().await?;
     tracing::info!(event = "logout", user_id = user.id, "logged out");
     Ok(details("Successfully logged out."))

@@ -79,7 +79,9 @@ async fn update_profile(
 }
 
 fn required(value: Option<String>, field: &'static str) -> Result<String, AppError> {
-    value.filter(|v| !v.is_empty()).ok_or_else(|| AppError::Invalid(FieldErrors::single(field, "This field is required.")))
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| AppError::Invalid(FieldErrors::single(field, "This field is required.")))
 }
 
 #[derive(Deserialize)]

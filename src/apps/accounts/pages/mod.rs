@@ -47,7 +47,12 @@ struct MessagePage<'a> {
     link: Option<(&'a str, &'a str)>,
 }
 
-fn message_page(page: PageContext, title: &str, paragraphs: &[&str], link: Option<(&str, &str)>) -> Result<Response, AppError> {
+fn message_page(
+    page: PageContext,
+    title: &str,
+    paragraphs: &[&str],
+    link: Option<(&str, &str)>,
+) -> Result<Response, AppError> {
     let paragraphs = paragraphs.iter().map(|p| (*p).to_owned()).collect();
     render(&MessagePage { page, title, paragraphs, link })
 }

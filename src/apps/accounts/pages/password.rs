@@ -79,7 +79,9 @@ pub async fn password_reset(
     message_page(
         viewer.page,
         "Check your email",
-        &["If an account exists for that address, we sent it a link to choose a new password. The link expires in an hour."],
+        &[
+            "If an account exists for that address, we sent it a link to choose a new password. The link expires in an hour.",
+        ],
         Some(("Back to log in", "/accounts/login/")),
     )
 }

@@ -157,7 +157,12 @@ pub async fn delete(
         Ok(()) => {
             session.flush().await?;
             let page = PageContext { user: None, ..viewer.page };
-            message_page(page, "Your account was deleted", &["Your personal data is gone. We sent you a last email to confirm it."], None)
+            message_page(
+                page,
+                "Your account was deleted",
+                &["Your personal data is gone. We sent you a last email to confirm it."],
+                None,
+            )
         }
         Err(AccountsError::Invalid(errors)) => invalid(render(&DeletePage { page: viewer.page, errors })),
         Err(other) => Err(other.into()),

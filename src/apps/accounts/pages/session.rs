@@ -45,7 +45,9 @@ pub async fn login(
         }
         Err(AccountsError::InvalidCredentials) => ("Please enter a correct username/email and password.", false),
         Err(AccountsError::NotConfirmed) => (service::NOT_CONFIRMED, true),
-        Err(AccountsError::Throttled(wait)) => return Err(AppError::TooManyRequests { retry_after: wait }),
+        Err(AccountsError::Throttled(wait)) => {
+            return Err(AppError::TooManyRequests { retry_after: wait });
+        }
         Err(other) => return Err(other.into()),
     };
     let page = LoginPage { page: viewer.page, login: form.login, next: form.next, error: Some(error), not_confirmed };

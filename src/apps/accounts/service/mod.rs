@@ -87,7 +87,12 @@ fn check_new_password(state: &AppState, field: &'static str, password: &Password
 }
 
 /// Re-authentication before a sensitive change: the current password must match.
-async fn verify_current_password(state: &AppState, user: &User, password: &Password, field: &'static str) -> Result<()> {
+async fn verify_current_password(
+    state: &AppState,
+    user: &User,
+    password: &Password,
+    field: &'static str,
+) -> Result<()> {
     match state.passwords.verify(password, Some(&user.password_hash)).await? {
         Verdict::Mismatch => Err(invalid(field, "Your password was entered incorrectly.")),
         Verdict::Match | Verdict::MatchNeedsRehash => Ok(()),

@@ -4,7 +4,9 @@
 
 use std::net::IpAddr;
 
-use super::{AccountsError, Result, check_new_password, check_rate, find_token, invalid, issue_link, verify_current_password};
+use super::{
+    AccountsError, Result, check_new_password, check_rate, find_token, invalid, issue_link, verify_current_password,
+};
 use crate::apps::accounts::emails::{self, AccountEmail};
 use crate::apps::accounts::model::{AccountExport, EmailAddress, Names, TokenPurpose, User, parse_name};
 use crate::apps::accounts::store;

@@ -16,8 +16,12 @@ use crate::kernel::security::ratelimit::Action;
 /// Emails a reset link if the address belongs to an active account; silent otherwise.
 pub async fn request_password_reset(state: &AppState, email: &str, ip: IpAddr) -> Result<()> {
     check_rate(state, Action::SendMail, ip)?;
-    let Ok(email) = EmailAddress::parse(email) else { return Ok(()) };
-    let Some(user) = store::find_user_by_email(&state.db.pool, &email.key()).await? else { return Ok(()) };
+    let Ok(email) = EmailAddress::parse(email) else {
+        return Ok(());
+    };
+    let Some(user) = store::find_user_by_email(&state.db.pool, &email.key()).await? else {
+        return Ok(());
+    };
     if !user.is_active || !may_send_link(state, user.id, TokenPurpose::Reset).await? {
         return Ok(());
     }

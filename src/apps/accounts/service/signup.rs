@@ -158,7 +158,9 @@ pub async fn confirm_account(state: &AppState, token: &str, ip: IpAddr) -> Resul
 pub async fn resend_confirmation(state: &AppState, email: &str, ip: IpAddr) -> Result<()> {
     check_rate(state, Action::SendMail, ip)?;
     let email = EmailAddress::parse(email).map_err(|e| super::invalid("email", e))?;
-    let Some(user) = store::find_user_by_email(&state.db.pool, &email.key()).await? else { return Ok(()) };
+    let Some(user) = store::find_user_by_email(&state.db.pool, &email.key()).await? else {
+        return Ok(());
+    };
     if user.is_confirmed() || !may_send_link(state, user.id, TokenPurpose::Confirm).await? {
         return Ok(());
     }
