@@ -1,6 +1,8 @@
 //! Per-client-IP rate limits for the endpoints attackers hammer (login, sign-up, resend,
-//! password reset, token guessing), with governor's GCRA buckets in memory. Per-account limits
-//! live in the database (see the accounts app), so they hold across several app processes.
+//! password reset, token guessing), with governor's GCRA buckets in memory, and a per-address
+//! limit on unsolicited notices (so nobody can mail-bomb an address through our sign-up form).
+//! Per-account limits live in the database (see the accounts app), so they hold across several
+//! app processes; these in-memory buckets are per process.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -24,6 +26,7 @@ pub struct RateLimits {
     signup: DefaultKeyedRateLimiter<IpAddr>,
     send_mail: DefaultKeyedRateLimiter<IpAddr>,
     use_token: DefaultKeyedRateLimiter<IpAddr>,
+    notices: DefaultKeyedRateLimiter<String>,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -47,6 +50,7 @@ impl Default for RateLimits {
             signup: RateLimiter::keyed(per_hour(20)),
             send_mail: RateLimiter::keyed(per_hour(20)),
             use_token: RateLimiter::keyed(per_minute(30)),
+            notices: RateLimiter::keyed(per_hour(3)),
         }
     }
 }
@@ -63,12 +67,19 @@ impl RateLimits {
         limiter.check_key(&ip).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 
+    /// Whether another unsolicited notice may go to this address (lower-cased) this hour.
+    pub fn allow_notice(&self, address_key: &str) -> bool {
+        self.notices.check_key(&address_key.to_owned()).is_ok()
+    }
+
     /// Forgets buckets that are full again, so memory stays bounded.
     pub fn sweep(&self) {
         for limiter in [&self.login, &self.signup, &self.send_mail, &self.use_token] {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+        self.notices.retain_recent();
+        self.notices.shrink_to_fit();
     }
 }
 
@@ -88,5 +99,13 @@ mod tests {
         assert!(wait > Duration::ZERO && wait <= Duration::from_secs(2));
         assert!(limits.check(Action::Login, b).is_ok());
         assert!(limits.check(Action::Signup, a).is_ok());
+    }
+
+    #[test]
+    fn an_address_gets_at_most_three_notices_an_hour() {
+        let limits = RateLimits::default();
+        let allowed: Vec<bool> = (0..4).map(|_| limits.allow_notice("a@example.com")).collect();
+        assert_eq!(allowed, [true, true, true, false]);
+        assert!(limits.allow_notice("b@example.com"));
     }
 }

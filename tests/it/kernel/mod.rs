@@ -1,3 +1,4 @@
 mod jobs;
 mod mail;
+mod production;
 mod schema;

@@ -132,14 +132,20 @@ impl TestApp {
 
     /// A staff superuser made the way `createsuperuser` does, logged in.
     pub async fn staff(&self, username: &str) -> (TestUser, Browser) {
-        let user = TestUser::named(username);
-        let password = shoestring::kernel::security::password::Password::new(user.password.clone());
-        shoestring::apps::accounts::create_superuser(&self.state, &user.username, &user.email, &password)
-            .await
-            .expect("superuser");
+        let (user, _) = self.staff_user(username).await;
         let browser = self.browser();
         browser.api_login(&user.username, &user.password).await;
         (user, browser)
+    }
+
+    /// A staff superuser made the way `createsuperuser` does, not logged in.
+    pub async fn staff_user(&self, username: &str) -> (TestUser, i64) {
+        let user = TestUser::named(username);
+        let password = shoestring::kernel::security::password::Password::new(user.password.clone());
+        let id = shoestring::apps::accounts::create_superuser(&self.state, &user.username, &user.email, &password)
+            .await
+            .expect("superuser");
+        (user, id)
     }
 
     /// One value from the database, for grey-box checks.

@@ -60,12 +60,12 @@ pub async fn request_email_change(state: &AppState, user: &User, new_email: &str
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     if store::email_taken(&mut tx, &email.key()).await? {
-        emails::enqueue(&mut tx, &AccountEmail::SignupAttempt { to: email.as_str().to_owned() }, now).await?;
-    } else {
-        store::void_tokens(&mut tx, user.id, TokenPurpose::EmailChange, now).await?;
-        let ttl = state.settings.confirmation_ttl_hours * 3600;
-        issue_link(state, &mut tx, user.id, TokenPurpose::EmailChange, email.as_str(), ttl).await?;
+        drop(tx);
+        return super::signup::notify_address_taken(state, &email).await;
     }
+    store::void_tokens(&mut tx, user.id, TokenPurpose::EmailChange, now).await?;
+    let ttl = state.settings.confirmation_ttl_hours * 3600;
+    issue_link(state, &mut tx, user.id, TokenPurpose::EmailChange, email.as_str(), ttl).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -126,8 +126,12 @@ pub async fn signup(state: &AppState, input: SignupInput, ip: IpAddr) -> Result<
     Ok(())
 }
 
-/// Tells the owner of a taken address that someone tried to sign up with it.
-async fn notify_address_taken(state: &AppState, email: &EmailAddress) -> Result<()> {
+/// Tells the owner of a taken address that someone tried to sign up with it (at most a few
+/// times an hour, so the form cannot be used to flood their inbox).
+pub(super) async fn notify_address_taken(state: &AppState, email: &EmailAddress) -> Result<()> {
+    if !state.limits.allow_notice(&email.key()) {
+        return Ok(());
+    }
     let mut tx = state.db.begin_write().await?;
     let mail = AccountEmail::SignupAttempt { to: email.as_str().to_owned() };
     emails::enqueue(&mut tx, &mail, state.clock.now()).await?;
