@@ -70,7 +70,7 @@ export function checkChromium() {
       `CHROMIUM VERSION MISMATCH: ${CHROMIUM_PATH} is ${m[0]} (major ${m[1]}), but playwright-core ` +
         `${expected.playwright} expects Chromium ${expected.major} (${expected.version}). ` +
         `Pin the playwright-core release that matches the system Chromium in e2e/package.json ` +
-        `(bump the two together; see shared/STACK.md 2.18).`,
+        `(bump the two together).`,
     );
   }
   return { chromium: m[0], playwright: expected.playwright };

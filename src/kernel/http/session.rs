@@ -47,16 +47,17 @@ fn user_id(record: &Record) -> Option<i64> {
     record.data.get(USER_ID_KEY).and_then(serde_json::Value::as_i64)
 }
 
-#[async_trait]
-impl SessionStore for DbSessionStore {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+const INSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, data, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id_hash) DO NOTHING";
+const UPSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, data, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id_hash) DO UPDATE SET user_id = excluded.user_id, \
+     data = excluded.data, expires_at = excluded.expires_at";
+
+impl DbSessionStore {
+    /// Writes `record` with `sql` (insert or upsert); returns the rows written.
+    async fn write(&self, sql: &'static str, record: &Record) -> session_store::Result<u64> {
         let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        // Ids are 128 random bits; a collision is not expected, but a retry costs nothing.
-        for _ in 0..3 {
-            let inserted = sqlx::query(
-                "INSERT INTO sessions (id_hash, user_id, data, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (id_hash) DO NOTHING",
-            )
+        let result = sqlx::query(sql)
             .bind(id_hash(&record.id))
             .bind(user_id(record))
             .bind(&data)
@@ -64,9 +65,17 @@ impl SessionStore for DbSessionStore {
             .bind(expires_at(&self.clock, record))
             .execute(&self.db.pool)
             .await
-            .map_err(backend)?
-            .rows_affected();
-            if inserted == 1 {
+            .map_err(backend)?;
+        Ok(result.rows_affected())
+    }
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // Ids are 128 random bits; a collision is not expected, but a retry costs nothing.
+        for _ in 0..3 {
+            if self.write(INSERT_SESSION, record).await? == 1 {
                 return Ok(());
             }
             record.id = Id::default();
@@ -75,20 +84,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO sessions (id_hash, user_id, data, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (id_hash) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, \
-             expires_at = excluded.expires_at",
-        )
-        .bind(id_hash(&record.id))
-        .bind(user_id(record))
-        .bind(&data)
-        .bind(self.clock.now())
-        .bind(expires_at(&self.clock, record))
-        .execute(&self.db.pool)
-        .await
-        .map_err(backend)?;
+        self.write(UPSERT_SESSION, record).await?;
         Ok(())
     }
 

@@ -13,6 +13,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 
+use crate::apps::accounts::service::{self, AccountsError};
 use crate::kernel::AppState;
 use crate::kernel::http::{AppError, FieldErrors, PageContext, render};
 
@@ -57,15 +58,51 @@ fn message_page(
     render(&MessagePage { page, title, paragraphs, link })
 }
 
+/// The words around one kind of emailed link: its confirm page, its outcome, and where to go
+/// when it no longer works.
+struct LinkTexts {
+    title: &'static str,
+    text: &'static str,
+    button: &'static str,
+    done_title: &'static str,
+    done_text: &'static str,
+    done_link: (&'static str, &'static str),
+    retry_text: &'static str,
+    retry_link: Option<(&'static str, &'static str)>,
+}
+
 /// The page an emailed link opens: a button that POSTs, or a note that the link is dead.
 #[derive(Template)]
 #[template(path = "accounts/confirm.html")]
 struct ConfirmPage<'a> {
     page: PageContext,
-    title: &'a str,
-    text: &'a str,
-    button: &'a str,
+    link: &'a LinkTexts,
     live: bool,
+}
+
+/// GET of an emailed link: shows its button while the link still works. Changes nothing.
+async fn link_page(state: &AppState, page: PageContext, token: &str, link: &LinkTexts) -> Result<Response, AppError> {
+    let live = service::link_is_live(state, token).await?;
+    Ok(no_referrer(render(&ConfirmPage { page, link, live })?))
+}
+
+/// The page after the link's POST: done, or why the link did not work.
+fn link_outcome(
+    page: PageContext,
+    outcome: Result<(), AccountsError>,
+    link: &LinkTexts,
+) -> Result<Response, AppError> {
+    let response = match outcome {
+        Ok(()) => message_page(page, link.done_title, &[link.done_text], Some(link.done_link))?,
+        Err(AccountsError::InvalidToken | AccountsError::Invalid(_)) => invalid(message_page(
+            page,
+            "This link does not work",
+            &[service::INVALID_TOKEN, link.retry_text],
+            link.retry_link,
+        ))?,
+        Err(other) => return Err(other.into()),
+    };
+    Ok(no_referrer(response))
 }
 
 /// Pages whose URL carries a token send no Referer, so the token cannot leak to other sites.

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
-use super::{ConfirmPage, invalid, message_page, no_errors, no_referrer};
+use super::{LinkTexts, invalid, link_outcome, link_page, message_page, no_errors};
 use crate::apps::accounts::extract::{CurrentUser, Viewer};
 use crate::apps::accounts::forms::{ButtonForm, ChangeEmailForm, NamesForm, PasswordForm};
 use crate::apps::accounts::model::User;
@@ -94,20 +94,23 @@ pub async fn email_change(
     }
 }
 
+const EMAIL_LINK: LinkTexts = LinkTexts {
+    title: "Confirm your new email address",
+    text: "Confirm to start using this address for your account.",
+    button: "Confirm my new address",
+    done_title: "Your email address was changed",
+    done_text: "From now on we will write to your new address.",
+    done_link: ("Go to my profile", "/accounts/profile/"),
+    retry_text: "You can ask for a new link from your profile.",
+    retry_link: None,
+};
+
 pub async fn email_confirm_page(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    let live = service::link_is_live(&state, &token).await?;
-    let page = ConfirmPage {
-        page: viewer.page,
-        title: "Confirm your new email address",
-        text: "Confirm to start using this address for your account.",
-        button: "Confirm my new address",
-        live,
-    };
-    Ok(no_referrer(render(&page)?))
+    link_page(&state, viewer.page, &token, &EMAIL_LINK).await
 }
 
 pub async fn email_confirm(
@@ -117,22 +120,7 @@ pub async fn email_confirm(
     Path(token): Path<String>,
     CsrfForm(_): CsrfForm<ButtonForm>,
 ) -> Result<Response, AppError> {
-    let response = match service::confirm_email_change(&state, &token, ip).await {
-        Ok(()) => message_page(
-            viewer.page,
-            "Your email address was changed",
-            &["From now on we will write to your new address."],
-            Some(("Go to my profile", "/accounts/profile/")),
-        )?,
-        Err(AccountsError::InvalidToken | AccountsError::Invalid(_)) => invalid(message_page(
-            viewer.page,
-            "This link does not work",
-            &[service::INVALID_TOKEN, "You can ask for a new link from your profile."],
-            None,
-        ))?,
-        Err(other) => return Err(other.into()),
-    };
-    Ok(no_referrer(response))
+    link_outcome(viewer.page, service::confirm_email_change(&state, &token, ip).await, &EMAIL_LINK)
 }
 
 #[derive(Template)]

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 
-use super::{ConfirmPage, invalid, message_page, no_errors, no_referrer};
+use super::{LinkTexts, invalid, link_outcome, link_page, message_page, no_errors};
 use crate::apps::accounts::extract::Viewer;
 use crate::apps::accounts::forms::{ButtonForm, EmailForm, SignupForm};
 use crate::apps::accounts::service::{self, AccountsError};
@@ -50,20 +50,23 @@ pub async fn signup(
     }
 }
 
+const ACCOUNT_LINK: LinkTexts = LinkTexts {
+    title: "Confirm your account",
+    text: "One click and your account is ready.",
+    button: "Confirm my account",
+    done_title: "Your account is confirmed",
+    done_text: "Welcome aboard! You can log in now.",
+    done_link: ("Log in", "/accounts/login/"),
+    retry_text: "Links work once and expire. You can ask for a new one.",
+    retry_link: Some(("Send a new link", "/accounts/resend/")),
+};
+
 pub async fn confirm_page(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    let live = service::link_is_live(&state, &token).await?;
-    let page = ConfirmPage {
-        page: viewer.page,
-        title: "Confirm your account",
-        text: "One click and your account is ready.",
-        button: "Confirm my account",
-        live,
-    };
-    Ok(no_referrer(render(&page)?))
+    link_page(&state, viewer.page, &token, &ACCOUNT_LINK).await
 }
 
 pub async fn confirm(
@@ -73,22 +76,7 @@ pub async fn confirm(
     Path(token): Path<String>,
     CsrfForm(_): CsrfForm<ButtonForm>,
 ) -> Result<Response, AppError> {
-    let response = match service::confirm_account(&state, &token, ip).await {
-        Ok(()) => message_page(
-            viewer.page,
-            "Your account is confirmed",
-            &["Welcome aboard! You can log in now."],
-            Some(("Log in", "/accounts/login/")),
-        )?,
-        Err(AccountsError::InvalidToken) => invalid(message_page(
-            viewer.page,
-            "This link does not work",
-            &[service::INVALID_TOKEN, "Links work once and expire. You can ask for a new one."],
-            Some(("Send a new link", "/accounts/resend/")),
-        ))?,
-        Err(other) => return Err(other.into()),
-    };
-    Ok(no_referrer(response))
+    link_outcome(viewer.page, service::confirm_account(&state, &token, ip).await, &ACCOUNT_LINK)
 }
 
 #[derive(Template)]
