@@ -1,27 +1,48 @@
 //! Shoestring: a small team's web application in one binary. `kernel` is the shared machinery,
 //! `apps` the features; `app()` assembles them into the router every entry point serves.
 
+mod api_docs;
 pub mod apps;
 pub mod cli;
 pub mod kernel;
 
 use std::net::SocketAddr;
 
-use axum::Router;
+use axum::routing::post;
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 use tokio::sync::watch;
 
 use kernel::AppState;
 use kernel::http::{AppError, assets, layers};
 use kernel::jobs::{Registry, Worker};
 
+/// The JSON API of every app, with the OpenAPI document that describes exactly those routes.
+pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(api_docs::ApiDoc::openapi())
+        .merge(apps::accounts::api_routes())
+        .merge(apps::blog::api_routes(state))
+        .split_for_parts()
+}
+
 /// The whole HTTP app: every app's routes inside the shared middleware stack.
 pub fn app(state: AppState) -> Router {
+    let (api, openapi) = api(&state);
+    let graphql = post(apps::blog::graphql::execute).layer(Extension(apps::blog::graphql::schema(&state)));
     let mut routes = Router::new()
         .merge(apps::home::router())
         .merge(apps::accounts::router())
+        .merge(apps::blog::router(&state))
+        .merge(api)
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound });
+    if state.settings.api_docs_enabled() {
+        routes = routes.merge(api_docs::router(openapi)).route("/graphql", graphql.get(api_docs::graphiql));
+    } else {
+        routes = routes.route("/graphql", graphql);
+    }
     if !state.settings.is_production() && state.settings.smtp_url.is_none() {
         routes = routes.merge(apps::devmail::router());
     }
@@ -32,6 +53,7 @@ pub fn app(state: AppState) -> Router {
 pub fn job_registry(state: &AppState) -> Registry {
     let mut registry = Registry::default();
     apps::accounts::register_jobs(&mut registry, state);
+    apps::blog::register_jobs(&mut registry, state);
     registry
 }
 

@@ -97,6 +97,19 @@ pub struct Settings {
     /// Password hashes computed at once; the rest wait. Default: the number of cores.
     #[arg(long, env = "HASH_CONCURRENCY", global = true)]
     pub hash_concurrency: Option<usize>,
+    /// Let visitors who are not signed in publish posts (rate-limited per IP).
+    #[arg(long, env = "ALLOW_ANONYMOUS_POSTS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub allow_anonymous_posts: bool,
+    /// Largest accepted image upload, in bytes.
+    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 5 * 1024 * 1024, global = true)]
+    pub max_upload_bytes: usize,
+    /// Folder for uploaded images (outside any served root).
+    #[arg(long, env = "MEDIA_DIR", default_value = "data/media", global = true)]
+    pub media_dir: std::path::PathBuf,
+    /// Serve the OpenAPI document, Swagger UI, GraphiQL and GraphQL introspection.
+    /// Default: on in development, off in production.
+    #[arg(long, env = "API_DOCS", action = clap::ArgAction::Set, global = true)]
+    pub api_docs: Option<bool>,
     /// Run the email/job worker inside `serve` (turn off to run workers elsewhere).
     #[arg(long, env = "RUN_WORKER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub run_worker: bool,
@@ -137,6 +150,10 @@ impl Settings {
         }
         hosts.retain(|h| !h.is_empty());
         hosts
+    }
+
+    pub fn api_docs_enabled(&self) -> bool {
+        self.api_docs.unwrap_or(!self.is_production())
     }
 
     pub fn is_sqlite(&self) -> bool {

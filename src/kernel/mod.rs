@@ -1,4 +1,4 @@
-//! Shared machinery: configuration, database, HTTP stack, security, email, jobs, telemetry.
+//! Shared machinery: configuration, database, HTTP stack, security, email, jobs, media, telemetry.
 //! Nothing in here imports an app; apps build on it.
 
 pub mod clock;
@@ -7,6 +7,7 @@ pub mod db;
 pub mod email;
 pub mod http;
 pub mod jobs;
+pub mod media;
 pub mod security;
 pub mod telemetry;
 
@@ -16,6 +17,7 @@ use clock::Clock;
 use config::Settings;
 use db::Db;
 use email::Mailer;
+use media::{LocalStorage, MediaStore};
 use security::password::PasswordHasher;
 use security::policy::PasswordPolicy;
 use security::ratelimit::RateLimits;
@@ -31,6 +33,7 @@ pub struct AppState {
     pub policy: Arc<PasswordPolicy>,
     pub limits: Arc<RateLimits>,
     pub allowed_hosts: Arc<Vec<String>>,
+    pub media: Arc<dyn MediaStore>,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
         Ok(Self {
             policy: Arc::new(PasswordPolicy::new(settings.password_min_length)),
             allowed_hosts: Arc::new(settings.allowed_hosts()),
+            media: Arc::new(LocalStorage::new(settings.media_dir.clone())),
             limits: Arc::new(RateLimits::default()),
             settings: Arc::new(settings),
             db,

@@ -12,6 +12,7 @@ mod service;
 mod store;
 
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use extract::{CurrentUser, MaybeUser, StaffUser, Viewer};
 pub use model::User;
@@ -21,7 +22,11 @@ use crate::kernel::AppState;
 use crate::kernel::jobs::{Registry, Schedule};
 
 pub fn router() -> Router<AppState> {
-    pages::router().merge(api::router())
+    pages::router()
+}
+
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    api::routes()
 }
 
 /// The jobs this app runs: its emails, and the daily cleanup.

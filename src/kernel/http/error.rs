@@ -90,10 +90,20 @@ impl From<tower_sessions::session::Error> for AppError {
 pub struct ErrorMessage(pub String);
 
 #[derive(Serialize)]
-struct ErrorBody<'a> {
+struct ErrorJson<'a> {
     details: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a FieldErrors>,
+}
+
+/// The JSON error every API endpoint answers with, as the OpenAPI document describes it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)] // a schema: responses are written by `AppError`
+pub struct ErrorBody {
+    /// A message for people.
+    details: String,
+    /// Per-field messages, for invalid input.
+    errors: Option<BTreeMap<String, Vec<String>>>,
 }
 
 impl AppError {
@@ -135,7 +145,7 @@ impl IntoResponse for AppError {
             AppError::Invalid(errors) => Some(errors),
             _ => None,
         };
-        let mut response = (self.status(), Json(ErrorBody { details: &message, errors })).into_response();
+        let mut response = (self.status(), Json(ErrorJson { details: &message, errors })).into_response();
         if let AppError::TooManyRequests { retry_after } = &self {
             let secs = retry_after.as_secs().max(1);
             if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
@@ -149,5 +159,5 @@ impl IntoResponse for AppError {
 
 /// The JSON body for a framework-made error (no route, wrong method, …) on an API path.
 pub fn json_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(ErrorBody { details: message, errors: None })).into_response()
+    (status, Json(ErrorJson { details: message, errors: None })).into_response()
 }

@@ -6,9 +6,11 @@ pub mod csrf;
 pub mod error;
 pub mod extract;
 pub mod layers;
+pub mod multipart;
+pub mod redirect;
 pub mod render;
 pub mod session;
 
-pub use error::{AppError, FieldErrors};
+pub use error::{AppError, ErrorBody, FieldErrors};
 pub use extract::{ApiJson, ClientIp, CsrfForm};
 pub use render::{PageContext, render};

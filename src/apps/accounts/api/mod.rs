@@ -4,34 +4,37 @@
 mod profile;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{MaybeUser, start_session};
 use super::service::{self, LoginAttempt, SignupInput};
 use crate::kernel::AppState;
-use crate::kernel::http::{ApiJson, AppError, ClientIp};
+use crate::kernel::http::{ApiJson, AppError, ClientIp, ErrorBody};
 use crate::kernel::security::password::Password;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/session/", get(session_info))
-        .route("/api/whoami/", post(session_info))
-        .route("/api/login/", post(login))
-        .route("/api/logout/", post(logout))
-        .route("/api/create-account/", post(create_account))
-        .route("/api/activate-account/{token}", post(activate_account))
-        .route("/api/activate-account/{token}/", post(activate_account))
-        .route("/api/resend-confirmation/", post(resend_confirmation))
-        .route("/api/recover-password/", post(recover_password))
-        .route("/api/update-password/", post(update_password))
-        .merge(profile::router())
+/// Every route here is in the OpenAPI document: `routes!` registers both at once.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(session_info))
+        .routes(routes!(whoami))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(create_account))
+        .routes(routes!(activate_account))
+        .routes(routes!(activate_account_slash))
+        .routes(routes!(resend_confirmation))
+        .routes(routes!(recover_password))
+        .routes(routes!(update_password))
+        .merge(profile::routes())
 }
 
-#[derive(Serialize)]
+/// A message for people, in the key the playbook's client reads.
+#[derive(Serialize, ToSchema)]
 pub struct Details {
     details: &'static str,
 }
@@ -40,7 +43,7 @@ fn details(message: &'static str) -> Json<Details> {
     Json(Details { details: message })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct SessionResponse {
     authenticated: bool,
@@ -53,7 +56,18 @@ pub struct SessionResponse {
 }
 
 /// Who is signed in. Also hands out the `csrftoken` cookie (every response does when missing).
-async fn session_info(MaybeUser(user): MaybeUser) -> Json<SessionResponse> {
+#[utoipa::path(get, path = "/api/session/", tag = "accounts", responses((status = 200, body = SessionResponse)))]
+async fn session_info(user: MaybeUser) -> Json<SessionResponse> {
+    session_response(user)
+}
+
+/// The same as `GET /api/session/`, as a POST.
+#[utoipa::path(post, path = "/api/whoami/", tag = "accounts", responses((status = 200, body = SessionResponse)))]
+async fn whoami(user: MaybeUser) -> Json<SessionResponse> {
+    session_response(user)
+}
+
+fn session_response(MaybeUser(user): MaybeUser) -> Json<SessionResponse> {
     Json(match user {
         Some(u) => SessionResponse {
             authenticated: true,
@@ -65,12 +79,16 @@ async fn session_info(MaybeUser(user): MaybeUser) -> Json<SessionResponse> {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
+    /// Username or email address.
     username: Option<String>,
     password: Option<String>,
 }
 
+/// Log in (username or email, and password); sets the session cookie.
+#[utoipa::path(post, path = "/api/login/", tag = "accounts", request_body = LoginRequest,
+    responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -85,6 +103,9 @@ async fn login(
     Ok(details("Successfully logged in."))
 }
 
+/// Log out: the session ends.
+#[utoipa::path(post, path = "/api/logout/", tag = "accounts",
+    responses((status = 200, body = Details), (status = 400, body = ErrorBody)))]
 async fn logout(session: Session, MaybeUser(user): MaybeUser) -> Result<Json<Details>, AppError> {
     let Some(user) = user else {
         return Err(AppError::BadRequest("You are not logged in.".into()));
@@ -94,7 +115,7 @@ async fn logout(session: Session, MaybeUser(user): MaybeUser) -> Result<Json<Det
     Ok(details("Successfully logged out."))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct CreateAccountRequest {
     username: Option<String>,
@@ -105,6 +126,10 @@ pub struct CreateAccountRequest {
     last_name: Option<String>,
 }
 
+/// Sign up. The account stays inactive until the emailed link is confirmed. A taken email
+/// address gets the same answer (its owner is told by email).
+#[utoipa::path(post, path = "/api/create-account/", tag = "accounts", request_body = CreateAccountRequest,
+    responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn create_account(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -122,6 +147,9 @@ async fn create_account(
     Ok(details("Successfully user created."))
 }
 
+/// Activate an account with the token from the confirmation email.
+#[utoipa::path(post, path = "/api/activate-account/{token}", tag = "accounts", params(("token" = String, Path)),
+    responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn activate_account(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -131,11 +159,21 @@ async fn activate_account(
     Ok(details("Account successfully activated."))
 }
 
-#[derive(Deserialize)]
+/// The same, with a trailing slash.
+#[utoipa::path(post, path = "/api/activate-account/{token}/", tag = "accounts", params(("token" = String, Path)),
+    responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn activate_account_slash(state: State<AppState>, ip: ClientIp, token: Path<String>) -> Result<Json<Details>, AppError> {
+    activate_account(state, ip, token).await
+}
+
+#[derive(Deserialize, ToSchema)]
 pub struct EmailRequest {
     email: Option<String>,
 }
 
+/// Send a new confirmation link, if the address belongs to an unconfirmed account.
+#[utoipa::path(post, path = "/api/resend-confirmation/", tag = "accounts", request_body = EmailRequest,
+    responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn resend_confirmation(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -145,7 +183,9 @@ async fn resend_confirmation(
     Ok(details("If that address waits for confirmation, we sent a new link."))
 }
 
-/// Always the same answer, whether or not the address has an account.
+/// Email a password-reset link. Always the same answer, whether or not the address has an account.
+#[utoipa::path(post, path = "/api/recover-password/", tag = "accounts", request_body = EmailRequest,
+    responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn recover_password(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -155,13 +195,16 @@ async fn recover_password(
     Ok(details("Email sent."))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct UpdatePasswordRequest {
     #[serde(rename = "email-token")]
     email_token: Option<String>,
     password: Option<String>,
 }
 
+/// Set a new password with the token from the reset email; every session of the user ends.
+#[utoipa::path(post, path = "/api/update-password/", tag = "accounts", request_body = UpdatePasswordRequest,
+    responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn update_password(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

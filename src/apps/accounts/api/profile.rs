@@ -1,34 +1,36 @@
 //! JSON endpoints for a signed-in user's own account, and the staff user list.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{Details, details};
 use crate::apps::accounts::extract::{CurrentUser, StaffUser, refresh_session};
 use crate::apps::accounts::model::User;
 use crate::apps::accounts::service::{self, NamesInput};
 use crate::kernel::AppState;
-use crate::kernel::http::{ApiJson, AppError, ClientIp, FieldErrors};
+use crate::kernel::http::{ApiJson, AppError, ClientIp, ErrorBody, FieldErrors};
 use crate::kernel::security::password::Password;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/profile/", get(get_profile).patch(update_profile))
-        .route("/api/change-email/", post(change_email))
-        .route("/api/confirm-email/{token}", post(confirm_email))
-        .route("/api/confirm-email/{token}/", post(confirm_email))
-        .route("/api/change-password/", post(change_password))
-        .route("/api/delete-account/", post(delete_account))
-        .route("/api/export/", get(export))
-        .route("/api/users/", get(list_users))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_profile, update_profile))
+        .routes(routes!(change_email))
+        .routes(routes!(confirm_email))
+        .routes(routes!(confirm_email_slash))
+        .routes(routes!(change_password))
+        .routes(routes!(delete_account))
+        .routes(routes!(export))
+        .routes(routes!(list_users))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct ProfileResponse {
     username: String,
@@ -56,11 +58,14 @@ impl From<User> for ProfileResponse {
     }
 }
 
+/// My account.
+#[utoipa::path(get, path = "/api/profile/", tag = "profile",
+    responses((status = 200, body = ProfileResponse), (status = 401, body = ErrorBody)))]
 async fn get_profile(CurrentUser(user): CurrentUser) -> Json<ProfileResponse> {
     Json(user.into())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct UpdateProfileRequest {
     first_name: Option<String>,
@@ -68,6 +73,9 @@ pub struct UpdateProfileRequest {
     nickname: Option<String>,
 }
 
+/// Change my names and nickname (fields left out keep their value).
+#[utoipa::path(patch, path = "/api/profile/", tag = "profile", request_body = UpdateProfileRequest,
+    responses((status = 200, body = ProfileResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn update_profile(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -84,12 +92,15 @@ fn required(value: Option<String>, field: &'static str) -> Result<String, AppErr
         .ok_or_else(|| AppError::Invalid(FieldErrors::single(field, "This field is required.")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ChangeEmailRequest {
     email: Option<String>,
     password: Option<String>,
 }
 
+/// Ask to change my email address: a link goes to the new address.
+#[utoipa::path(post, path = "/api/change-email/", tag = "profile", request_body = ChangeEmailRequest,
+    responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn change_email(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -100,6 +111,9 @@ async fn change_email(
     Ok(details("We sent a confirmation link to the new address."))
 }
 
+/// Confirm a new email address with the token sent to it.
+#[utoipa::path(post, path = "/api/confirm-email/{token}", tag = "profile", params(("token" = String, Path)),
+    responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn confirm_email(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -109,13 +123,23 @@ async fn confirm_email(
     Ok(details("Email address successfully changed."))
 }
 
-#[derive(Deserialize)]
+/// The same, with a trailing slash.
+#[utoipa::path(post, path = "/api/confirm-email/{token}/", tag = "profile", params(("token" = String, Path)),
+    responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn confirm_email_slash(state: State<AppState>, ip: ClientIp, token: Path<String>) -> Result<Json<Details>, AppError> {
+    confirm_email(state, ip, token).await
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct ChangePasswordRequest {
     current_password: Option<String>,
     new_password: Option<String>,
 }
 
+/// Change my password (needs the current one); my other sessions end.
+#[utoipa::path(post, path = "/api/change-password/", tag = "profile", request_body = ChangePasswordRequest,
+    responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn change_password(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -129,11 +153,14 @@ async fn change_password(
     Ok(details("Password successfully changed."))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct DeleteAccountRequest {
     password: Option<String>,
 }
 
+/// Delete my account and personal data (needs the password).
+#[utoipa::path(post, path = "/api/delete-account/", tag = "profile", request_body = DeleteAccountRequest,
+    responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn delete_account(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -147,27 +174,31 @@ async fn delete_account(
 }
 
 /// All of my data, as a file download.
+#[utoipa::path(get, path = "/api/export/", tag = "profile",
+    responses((status = 200, description = "The account data as a JSON file"), (status = 401, body = ErrorBody)))]
 async fn export(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Result<impl IntoResponse, AppError> {
     let data = service::export_account(&state, &user).await?;
     let disposition = "attachment; filename=\"shoestring-account.json\"";
     Ok(([(header::CONTENT_DISPOSITION, disposition)], Json(data)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Text to find in username, email or names.
     #[serde(default)]
     q: String,
     page: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UserListResponse {
     count: i64,
     page: i64,
     results: Vec<UserSummary>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UserSummary {
     id: i64,
     username: String,
@@ -178,9 +209,12 @@ pub struct UserSummary {
     last_login: Option<i64>,
 }
 
+/// Staff only: users, newest first, 25 a page.
+#[utoipa::path(get, path = "/api/users/", tag = "staff", params(ListQuery),
+    responses((status = 200, body = UserListResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_users(
     State(state): State<AppState>,
-    StaffUser(_): StaffUser,
+    _staff: StaffUser,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<UserListResponse>, AppError> {
     let page = query.page.unwrap_or(1).max(1);

@@ -7,6 +7,7 @@ use tower_sessions::Session;
 
 use super::{LinkTexts, invalid, link_outcome, link_page, message_page, no_errors};
 use crate::apps::accounts::extract::{CurrentUser, Viewer};
+use crate::apps::blog::{self, Activity};
 use crate::apps::accounts::forms::{ButtonForm, ChangeEmailForm, NamesForm, PasswordForm};
 use crate::apps::accounts::model::User;
 use crate::apps::accounts::service::{self, AccountsError, NamesInput};
@@ -20,10 +21,16 @@ use crate::kernel::security::password::Password;
 struct ProfilePage {
     page: PageContext,
     user: User,
+    activity: Activity,
 }
 
-pub async fn profile_page(CurrentUser(user): CurrentUser, viewer: Viewer) -> Result<Response, AppError> {
-    render(&ProfilePage { page: viewer.page, user })
+pub async fn profile_page(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    viewer: Viewer,
+) -> Result<Response, AppError> {
+    let activity = blog::activity(&state, user.id).await?;
+    render(&ProfilePage { page: viewer.page, user, activity })
 }
 
 #[derive(Template)]

@@ -7,11 +7,14 @@ use tower_sessions::Session;
 
 use super::invalid;
 use crate::apps::accounts::extract::{MaybeUser, Viewer, start_session};
-use crate::apps::accounts::forms::{ButtonForm, LoginForm, NextQuery, safe_next};
+use crate::apps::accounts::forms::{ButtonForm, LoginForm, NextQuery};
+use crate::kernel::http::redirect::safe_next;
 use crate::apps::accounts::service::{self, AccountsError, LoginAttempt};
 use crate::kernel::AppState;
 use crate::kernel::http::{AppError, ClientIp, CsrfForm, PageContext, render};
 use crate::kernel::security::password::Password;
+
+const PROFILE: &str = "/accounts/profile/";
 
 #[derive(Template)]
 #[template(path = "accounts/login.html")]
@@ -25,7 +28,7 @@ struct LoginPage {
 
 pub async fn login_form(viewer: Viewer, Query(query): Query<NextQuery>) -> Result<Response, AppError> {
     if viewer.user.is_some() {
-        return Ok(Redirect::to(&safe_next(&query.next)).into_response());
+        return Ok(Redirect::to(safe_next(&query.next, PROFILE)).into_response());
     }
     render(&LoginPage { page: viewer.page, login: String::new(), next: query.next, error: None, not_confirmed: false })
 }
@@ -41,7 +44,7 @@ pub async fn login(
     let (error, not_confirmed) = match service::authenticate(&state, attempt, ip).await {
         Ok(user) => {
             start_session(&state, &session, &user).await?;
-            return Ok(Redirect::to(&safe_next(&form.next)).into_response());
+            return Ok(Redirect::to(safe_next(&form.next, PROFILE)).into_response());
         }
         Err(AccountsError::InvalidCredentials) => ("Please enter a correct username/email and password.", false),
         Err(AccountsError::NotConfirmed) => (service::NOT_CONFIRMED, true),

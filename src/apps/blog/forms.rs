@@ -1,0 +1,23 @@
+//! Page form input for posts.
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    pub page: Option<i64>,
+    pub q: String,
+    pub author: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct BodyForm {
+    pub body: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NextForm {
+    pub next: String,
+}

@@ -1,0 +1,62 @@
+//! The blog's rules, shared by the pages, the REST API and GraphQL: who may post, edit, delete
+//! and like; quotas; and the life of uploaded images. No HTTP types here.
+
+mod media;
+mod posts;
+
+use std::time::Duration;
+
+pub use media::sweep_media;
+pub use posts::{activity, create_post, delete_post, get_post, list_posts, toggle_like, update_post};
+
+use crate::kernel::http::{AppError, FieldErrors};
+use crate::kernel::media::ImageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlogError {
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    #[error("sign in first")]
+    Unauthorized,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("no such post")]
+    NotFound,
+    #[error("quota exceeded")]
+    Throttled(Duration),
+    #[error("upload too large")]
+    TooLarge,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for BlogError {
+    fn from(err: sqlx::Error) -> Self {
+        BlogError::Internal(err.into())
+    }
+}
+
+impl From<ImageError> for BlogError {
+    fn from(err: ImageError) -> Self {
+        BlogError::Invalid(FieldErrors::single("image", err.to_string()))
+    }
+}
+
+impl From<BlogError> for AppError {
+    fn from(err: BlogError) -> Self {
+        match err {
+            BlogError::Invalid(errors) => AppError::Invalid(errors),
+            BlogError::Unauthorized => AppError::Unauthorized,
+            BlogError::Forbidden => {
+                tracing::warn!(event = "authz_denied", "post change refused");
+                AppError::Forbidden
+            }
+            BlogError::NotFound => AppError::NotFound,
+            BlogError::Throttled(retry_after) => AppError::TooManyRequests { retry_after },
+            BlogError::TooLarge => AppError::PayloadTooLarge,
+            BlogError::Internal(err) => AppError::Internal(err),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, BlogError>;

@@ -1,0 +1,218 @@
+//! All SQL of the blog: posts, likes, upload quotas and image files awaiting deletion.
+//! A page of posts is one query (author and the reader's like joined in), plus one count.
+
+use sqlx::AnyPool;
+
+use super::model::Post;
+use crate::kernel::db::Tx;
+
+/// `SELECT <a post as a reader sees it> <tail>`; `$1` is the reader's user id (0 if anonymous).
+macro_rules! select_posts {
+    ($tail:literal) => {
+        concat!(
+            "SELECT p.id, p.author_id, u.username AS author, p.body, p.image_key, p.thumb_key, p.like_count, ",
+            "CASE WHEN l.user_id IS NULL THEN 0 ELSE 1 END AS liked, p.created_at, p.updated_at ",
+            "FROM posts p LEFT JOIN users u ON u.id = p.author_id ",
+            "LEFT JOIN likes l ON l.post_id = p.id AND l.user_id = $1 ",
+            $tail
+        )
+    };
+}
+
+/// The newest posts: walks the `created_at` index and stops after one page.
+pub async fn list_newest(pool: &AnyPool, reader: i64, limit: i64, offset: i64) -> sqlx::Result<Vec<Post>> {
+    sqlx::query_as(select_posts!("ORDER BY p.created_at DESC, p.id DESC LIMIT $2 OFFSET $3"))
+        .bind(reader)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await
+}
+
+pub async fn count_posts(pool: &AnyPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM posts").fetch_one(pool).await
+}
+
+/// `pattern` is a LIKE pattern on the lower-cased body or ''; `author` a username key or ''.
+pub async fn list_filtered(
+    pool: &AnyPool,
+    reader: i64,
+    pattern: &str,
+    author: &str,
+    page: (i64, i64),
+) -> sqlx::Result<Vec<Post>> {
+    sqlx::query_as(select_posts!(
+        "WHERE ($2 = '' OR LOWER(p.body) LIKE $2 ESCAPE '\\') AND ($3 = '' OR u.username_key = $3) \
+         ORDER BY p.created_at DESC, p.id DESC LIMIT $4 OFFSET $5"
+    ))
+    .bind(reader)
+    .bind(pattern)
+    .bind(author)
+    .bind(page.0)
+    .bind(page.1)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn count_filtered(pool: &AnyPool, pattern: &str, author: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM posts p LEFT JOIN users u ON u.id = p.author_id \
+         WHERE ($1 = '' OR LOWER(p.body) LIKE $1 ESCAPE '\\') AND ($2 = '' OR u.username_key = $2)",
+    )
+    .bind(pattern)
+    .bind(author)
+    .fetch_one(pool)
+    .await
+}
+
+/// Posts `liker` liked, most recently liked first.
+pub async fn list_liked(pool: &AnyPool, liker: i64, limit: i64, offset: i64) -> sqlx::Result<Vec<Post>> {
+    sqlx::query_as(select_posts!("WHERE l.user_id IS NOT NULL ORDER BY l.created_at DESC, p.id DESC LIMIT $2 OFFSET $3"))
+        .bind(liker)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await
+}
+
+pub async fn count_liked(pool: &AnyPool, liker: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM likes WHERE user_id = $1").bind(liker).fetch_one(pool).await
+}
+
+pub async fn find_post(pool: &AnyPool, reader: i64, id: i64) -> sqlx::Result<Option<Post>> {
+    sqlx::query_as(select_posts!("WHERE p.id = $2")).bind(reader).bind(id).fetch_optional(pool).await
+}
+
+pub struct NewPost<'a> {
+    pub author_id: Option<i64>,
+    pub body: &'a str,
+    pub image_key: Option<&'a str>,
+    pub thumb_key: Option<&'a str>,
+    pub image_bytes: i64,
+    pub client_ip: &'a str,
+}
+
+pub async fn insert_post(tx: &mut Tx, post: &NewPost<'_>, now: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO posts (author_id, body, image_key, thumb_key, image_bytes, client_ip, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+    )
+    .bind(post.author_id)
+    .bind(post.body)
+    .bind(post.image_key)
+    .bind(post.thumb_key)
+    .bind(post.image_bytes)
+    .bind(post.client_ip)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub async fn update_body(pool: &AnyPool, id: i64, body: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE posts SET body = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(body)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a post; returns whether it existed.
+pub async fn delete_post(tx: &mut Tx, id: i64) -> sqlx::Result<bool> {
+    Ok(sqlx::query("DELETE FROM posts WHERE id = $1").bind(id).execute(&mut **tx).await?.rows_affected() == 1)
+}
+
+/// Likes once per user and post; returns whether a like was added.
+pub async fn insert_like(tx: &mut Tx, post_id: i64, user_id: i64, now: i64) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "INSERT INTO likes (post_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (post_id, user_id) DO NOTHING",
+    )
+    .bind(post_id)
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn delete_like(tx: &mut Tx, post_id: i64, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM likes WHERE post_id = $1 AND user_id = $2").bind(post_id).bind(user_id).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Moves the cached like count by `delta`; returns the new count (None: no such post).
+pub async fn bump_like_count(tx: &mut Tx, post_id: i64, delta: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("UPDATE posts SET like_count = like_count + $2 WHERE id = $1 RETURNING like_count")
+        .bind(post_id)
+        .bind(delta)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Posts and image bytes since `since`, by an author or (for anonymous posts) by a client IP.
+pub async fn recent_usage(pool: &AnyPool, author_id: Option<i64>, ip: &str, since: i64) -> sqlx::Result<(i64, i64)> {
+    match author_id {
+        Some(author_id) => {
+            sqlx::query_as(
+                "SELECT COUNT(*), CAST(COALESCE(SUM(image_bytes), 0) AS BIGINT) FROM posts WHERE author_id = $1 AND created_at > $2",
+            )
+            .bind(author_id)
+            .bind(since)
+            .fetch_one(pool)
+            .await
+        }
+        None => {
+            sqlx::query_as(
+                "SELECT COUNT(*), CAST(COALESCE(SUM(image_bytes), 0) AS BIGINT) FROM posts \
+                 WHERE author_id IS NULL AND client_ip = $1 AND created_at > $2",
+            )
+            .bind(ip)
+            .bind(since)
+            .fetch_one(pool)
+            .await
+        }
+    }
+}
+
+pub async fn activity(pool: &AnyPool, user_id: i64) -> sqlx::Result<(i64, i64, i64)> {
+    sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM posts WHERE author_id = $1), \
+                (SELECT CAST(COALESCE(SUM(like_count), 0) AS BIGINT) FROM posts WHERE author_id = $1), \
+                (SELECT COUNT(*) FROM likes WHERE user_id = $1)",
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await
+}
+
+/// Marks files as to-be-deleted (before an upload is committed, or when its post goes).
+pub async fn insert_orphans(tx: &mut Tx, keys: &[&str], now: i64) -> sqlx::Result<()> {
+    for key in keys {
+        sqlx::query("INSERT INTO orphan_media (media_key, created_at) VALUES ($1, $2) ON CONFLICT (media_key) DO NOTHING")
+            .bind(*key)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn delete_orphans(executor: &mut Tx, keys: &[&str]) -> sqlx::Result<()> {
+    for key in keys {
+        sqlx::query("DELETE FROM orphan_media WHERE media_key = $1").bind(*key).execute(&mut **executor).await?;
+    }
+    Ok(())
+}
+
+pub async fn list_orphans(pool: &AnyPool, created_before: i64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT media_key FROM orphan_media WHERE created_at <= $1 ORDER BY created_at LIMIT 500")
+        .bind(created_before)
+        .fetch_all(pool)
+        .await
+}
+
+pub async fn forget_orphan(pool: &AnyPool, key: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM orphan_media WHERE media_key = $1").bind(key).execute(pool).await?;
+    Ok(())
+}
