@@ -24,7 +24,9 @@ const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 
                         frame-ancestors 'none'; form-action 'self'";
 
 pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
-    Router::new().merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi)).layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOCS_CSP)))
+    Router::new()
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOCS_CSP)))
 }
 
 const GRAPHIQL_HTML: &str = include_str!("../templates/graphiql.html");

@@ -11,9 +11,9 @@ use std::net::SocketAddr;
 use axum::routing::post;
 use axum::{Extension, Router};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-use tokio::sync::watch;
 
 use kernel::AppState;
 use kernel::http::{AppError, assets, layers};

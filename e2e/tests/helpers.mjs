@@ -335,3 +335,25 @@ export function mailbox(page, server, shot) {
     );
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Screenshots of one test file: screenshots/<prefix>-NN-name.png, numbered per prefix, so files
+// that run one after another keep each other's pictures.
+
+/** Removes screenshots/<prefix>-* left from an earlier run; other files' pictures stay. */
+export function clearScreenshots(prefix) {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  for (const name of fs.readdirSync(SCREENSHOTS)) {
+    if (name.startsWith(`${prefix}-`)) fs.rmSync(path.join(SCREENSHOTS, name), { force: true });
+  }
+}
+
+export function prefixedShooter(prefix, defaultPage) {
+  let counter = 0;
+  return async function shot(name, page = defaultPage) {
+    counter += 1;
+    const file = path.join(SCREENSHOTS, `${prefix}-${String(counter).padStart(2, '0')}-${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    return file;
+  };
+}

@@ -2,5 +2,6 @@
 //! database (SQLite, or PostgreSQL when TEST_DATABASE_URL names a server) and talks HTTP to it.
 
 mod accounts;
+mod blog;
 mod kernel;
 mod support;

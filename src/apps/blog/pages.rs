@@ -2,11 +2,11 @@
 //! which works as a plain form and is upgraded in place by `static/app.js`.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use tower_sessions::Session;
 
 use super::forms::{BodyForm, ListQuery, NextForm};
@@ -74,7 +74,13 @@ async fn posts_page(
 ) -> Result<Response, AppError> {
     let current = query.page.unwrap_or(1).clamp(1, 100_000);
     let author = (!query.author.is_empty()).then(|| query.author.clone());
-    let find = PostQuery { search: query.q.clone(), author, limit: PAGE_SIZE, offset: (current - 1) * PAGE_SIZE, liked_by: None };
+    let find = PostQuery {
+        search: query.q.clone(),
+        author,
+        limit: PAGE_SIZE,
+        offset: (current - 1) * PAGE_SIZE,
+        liked_by: None,
+    };
     let actor = actor(&viewer, ip);
     let found = service::list_posts(&state, actor.user_id(), &find).await?;
     let filters = serde_urlencoded::to_string([("q", &query.q), ("author", &query.author)]).unwrap_or_default();
@@ -106,7 +112,12 @@ async fn liked_page(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     let current = query.page.unwrap_or(1).clamp(1, 100_000);
-    let find = PostQuery { liked_by: Some(user.id), limit: PAGE_SIZE, offset: (current - 1) * PAGE_SIZE, ..PostQuery::default() };
+    let find = PostQuery {
+        liked_by: Some(user.id),
+        limit: PAGE_SIZE,
+        offset: (current - 1) * PAGE_SIZE,
+        ..PostQuery::default()
+    };
     let actor = actor(&viewer, ip);
     let found = service::list_posts(&state, Some(user.id), &find).await?;
     render(&ListPage {
@@ -223,7 +234,9 @@ async fn edit(
             flash(&session, "success", "Your post was updated.").await?;
             Ok(Redirect::to(&format!("/posts/{id}/")).into_response())
         }
-        Err(BlogError::Invalid(errors)) => invalid(render(&form_page(&state, viewer.page, Some(id), form.body, errors))),
+        Err(BlogError::Invalid(errors)) => {
+            invalid(render(&form_page(&state, viewer.page, Some(id), form.body, errors)))
+        }
         Err(other) => Err(other.into()),
     }
 }

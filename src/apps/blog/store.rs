@@ -67,12 +67,14 @@ pub async fn count_filtered(pool: &AnyPool, pattern: &str, author: &str) -> sqlx
 
 /// Posts `liker` liked, most recently liked first.
 pub async fn list_liked(pool: &AnyPool, liker: i64, limit: i64, offset: i64) -> sqlx::Result<Vec<Post>> {
-    sqlx::query_as(select_posts!("WHERE l.user_id IS NOT NULL ORDER BY l.created_at DESC, p.id DESC LIMIT $2 OFFSET $3"))
-        .bind(liker)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(pool)
-        .await
+    sqlx::query_as(select_posts!(
+        "WHERE l.user_id IS NOT NULL ORDER BY l.created_at DESC, p.id DESC LIMIT $2 OFFSET $3"
+    ))
+    .bind(liker)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await
 }
 
 pub async fn count_liked(pool: &AnyPool, liker: i64) -> sqlx::Result<i64> {
@@ -137,7 +139,11 @@ pub async fn insert_like(tx: &mut Tx, post_id: i64, user_id: i64, now: i64) -> s
 }
 
 pub async fn delete_like(tx: &mut Tx, post_id: i64, user_id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM likes WHERE post_id = $1 AND user_id = $2").bind(post_id).bind(user_id).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM likes WHERE post_id = $1 AND user_id = $2")
+        .bind(post_id)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -189,11 +195,13 @@ pub async fn activity(pool: &AnyPool, user_id: i64) -> sqlx::Result<(i64, i64, i
 /// Marks files as to-be-deleted (before an upload is committed, or when its post goes).
 pub async fn insert_orphans(tx: &mut Tx, keys: &[&str], now: i64) -> sqlx::Result<()> {
     for key in keys {
-        sqlx::query("INSERT INTO orphan_media (media_key, created_at) VALUES ($1, $2) ON CONFLICT (media_key) DO NOTHING")
-            .bind(*key)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO orphan_media (media_key, created_at) VALUES ($1, $2) ON CONFLICT (media_key) DO NOTHING",
+        )
+        .bind(*key)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }

@@ -19,9 +19,17 @@ const GRAPHIQL_CSS: &str = include_str!("../../../static/graphiql.css");
 /// GraphiQL 3.8.3 and React 18.3.1 (MIT), gzipped: (file name, content type, bytes).
 const VENDOR: [(&str, &str, &[u8]); 4] = [
     ("graphiql.min.js", JS, include_bytes!("../../../static/vendor/graphiql/graphiql.min.js.gz")),
-    ("graphiql.min.css", "text/css; charset=utf-8", include_bytes!("../../../static/vendor/graphiql/graphiql.min.css.gz")),
+    (
+        "graphiql.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../../static/vendor/graphiql/graphiql.min.css.gz"),
+    ),
     ("react.production.min.js", JS, include_bytes!("../../../static/vendor/graphiql/react.production.min.js.gz")),
-    ("react-dom.production.min.js", JS, include_bytes!("../../../static/vendor/graphiql/react-dom.production.min.js.gz")),
+    (
+        "react-dom.production.min.js",
+        JS,
+        include_bytes!("../../../static/vendor/graphiql/react-dom.production.min.js.gz"),
+    ),
 ];
 const JS: &str = "text/javascript; charset=utf-8";
 

@@ -53,7 +53,8 @@ impl<S: Send + Sync> FromRequest<S> for MultipartInput {
                 input.file = (!bytes.is_empty()).then_some(bytes);
             } else {
                 let bytes = read_field(field, MAX_TEXT_FIELD).await?;
-                let text = String::from_utf8(bytes).map_err(|_| AppError::BadRequest("Fields must be UTF-8 text.".into()))?;
+                let text =
+                    String::from_utf8(bytes).map_err(|_| AppError::BadRequest("Fields must be UTF-8 text.".into()))?;
                 input.fields.insert(name, text);
             }
         }

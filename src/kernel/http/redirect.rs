@@ -3,9 +3,7 @@
 /// `next` when it is a local path; `fallback` for anything else (other hosts, `//x`, `/\\x`,
 /// schemes, control characters), so a crafted link can never redirect off-site.
 pub fn safe_next<'a>(next: &'a str, fallback: &'a str) -> &'a str {
-    let ok = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.chars().any(|c| c.is_control() || c == '\\');
+    let ok = next.starts_with('/') && !next.starts_with("//") && !next.chars().any(|c| c.is_control() || c == '\\');
     if ok { next } else { fallback }
 }
 

@@ -92,7 +92,10 @@ mod tests {
     #[test]
     fn other_formats_and_garbage_are_refused() {
         assert_eq!(process_image(b"GIF89a....").unwrap_err(), ImageError::UnsupportedFormat);
-        assert_eq!(process_image(b"<svg xmlns='http://www.w3.org/2000/svg'/>").unwrap_err(), ImageError::UnsupportedFormat);
+        assert_eq!(
+            process_image(b"<svg xmlns='http://www.w3.org/2000/svg'/>").unwrap_err(),
+            ImageError::UnsupportedFormat
+        );
         let mut truncated = png(50, 50);
         truncated.truncate(60);
         assert_eq!(process_image(&truncated).unwrap_err(), ImageError::Unreadable);

@@ -24,6 +24,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub state: AppState,
     _db: TestDb,
+    _media: TempDir,
     _stop: watch::Sender<bool>,
 }
 
@@ -53,13 +54,15 @@ impl TestApp {
         settings.database_url = shoestring::kernel::config::Secret::new(url);
         settings.bind = addr;
         settings.base_url = Some(format!("http://{addr}"));
+        let media = TempDir::new("media");
+        settings.media_dir = media.0.clone();
         configure(&mut settings);
         let state = AppState::build(settings, Clock::default()).await.expect("app state");
         state.db.migrate().await.expect("migrations");
         let (stop, stopped) = watch::channel(false);
         let server_state = state.clone();
         tokio::spawn(async move { shoestring::serve(server_state, listener, stopped).await });
-        TestApp { addr, state, _db: db, _stop: stop }
+        TestApp { addr, state, _db: db, _media: media, _stop: stop }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -151,6 +154,24 @@ impl TestApp {
     /// One value from the database, for grey-box checks.
     pub async fn scalar_i64(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.state.db.pool).await.unwrap()
+    }
+}
+
+/// A folder under the system's temp dir, removed when the test ends.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> Self {
+        let dir = std::env::temp_dir()
+            .join(format!("shoestring-{label}-{}", shoestring::kernel::security::token::random_token()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

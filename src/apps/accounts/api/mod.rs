@@ -162,7 +162,11 @@ async fn activate_account(
 /// The same, with a trailing slash.
 #[utoipa::path(post, path = "/api/activate-account/{token}/", tag = "accounts", params(("token" = String, Path)),
     responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn activate_account_slash(state: State<AppState>, ip: ClientIp, token: Path<String>) -> Result<Json<Details>, AppError> {
+async fn activate_account_slash(
+    state: State<AppState>,
+    ip: ClientIp,
+    token: Path<String>,
+) -> Result<Json<Details>, AppError> {
     activate_account(state, ip, token).await
 }
 

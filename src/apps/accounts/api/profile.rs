@@ -126,7 +126,11 @@ async fn confirm_email(
 /// The same, with a trailing slash.
 #[utoipa::path(post, path = "/api/confirm-email/{token}/", tag = "profile", params(("token" = String, Path)),
     responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn confirm_email_slash(state: State<AppState>, ip: ClientIp, token: Path<String>) -> Result<Json<Details>, AppError> {
+async fn confirm_email_slash(
+    state: State<AppState>,
+    ip: ClientIp,
+    token: Path<String>,
+) -> Result<Json<Details>, AppError> {
     confirm_email(state, ip, token).await
 }
 

@@ -87,11 +87,7 @@ async fn link_page(state: &AppState, page: PageContext, token: &str, link: &Link
 }
 
 /// The page after the link's POST: done, or why the link did not work.
-fn link_outcome(
-    page: PageContext,
-    outcome: Result<(), AccountsError>,
-    link: &LinkTexts,
-) -> Result<Response, AppError> {
+fn link_outcome(page: PageContext, outcome: Result<(), AccountsError>, link: &LinkTexts) -> Result<Response, AppError> {
     let response = match outcome {
         Ok(()) => message_page(page, link.done_title, &[link.done_text], Some(link.done_link))?,
         Err(AccountsError::InvalidToken | AccountsError::Invalid(_)) => invalid(message_page(

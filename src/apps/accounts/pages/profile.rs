@@ -7,10 +7,10 @@ use tower_sessions::Session;
 
 use super::{LinkTexts, invalid, link_outcome, link_page, message_page, no_errors};
 use crate::apps::accounts::extract::{CurrentUser, Viewer};
-use crate::apps::blog::{self, Activity};
 use crate::apps::accounts::forms::{ButtonForm, ChangeEmailForm, NamesForm, PasswordForm};
 use crate::apps::accounts::model::User;
 use crate::apps::accounts::service::{self, AccountsError, NamesInput};
+use crate::apps::blog::{self, Activity};
 use crate::kernel::AppState;
 use crate::kernel::http::render::flash;
 use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};

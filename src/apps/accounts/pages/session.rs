@@ -8,9 +8,9 @@ use tower_sessions::Session;
 use super::invalid;
 use crate::apps::accounts::extract::{MaybeUser, Viewer, start_session};
 use crate::apps::accounts::forms::{ButtonForm, LoginForm, NextQuery};
-use crate::kernel::http::redirect::safe_next;
 use crate::apps::accounts::service::{self, AccountsError, LoginAttempt};
 use crate::kernel::AppState;
+use crate::kernel::http::redirect::safe_next;
 use crate::kernel::http::{AppError, ClientIp, CsrfForm, PageContext, render};
 use crate::kernel::security::password::Password;
 
