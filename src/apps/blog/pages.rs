@@ -64,6 +64,7 @@ struct ListPage {
     query: String,
     signed_in: bool,
     here: String,
+    show_thumb: bool,
 }
 
 async fn posts_page(
@@ -97,6 +98,7 @@ async fn posts_page(
         query: filters,
         signed_in: viewer.user.is_some(),
         page: viewer.page,
+        show_thumb: true,
     })
 }
 
@@ -132,6 +134,7 @@ async fn liked_page(
         query: String::new(),
         signed_in: true,
         page: viewer.page,
+        show_thumb: true,
     })
 }
 
@@ -142,6 +145,8 @@ struct DetailPage {
     card: Card,
     signed_in: bool,
     here: String,
+    /// The card shows a thumbnail in lists; the detail page shows the full image instead.
+    show_thumb: bool,
 }
 
 async fn post_page(
@@ -153,7 +158,8 @@ async fn post_page(
     let actor = actor(&viewer, ip);
     let post = service::get_post(&state, actor.user_id(), id).await?;
     let card = Card { can_edit: actor.may_modify(&post), post };
-    render(&DetailPage { here: format!("/posts/{id}/"), card, signed_in: viewer.user.is_some(), page: viewer.page })
+    let here = format!("/posts/{id}/");
+    render(&DetailPage { here, card, signed_in: viewer.user.is_some(), page: viewer.page, show_thumb: false })
 }
 
 #[derive(Template)]
@@ -216,9 +222,10 @@ async fn edit_form(
     viewer: Viewer,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let actor = actor(&viewer, ip);
-    let post = service::update_post(&state, actor, id, None).await?;
-    render(&form_page(&state, viewer.page, Some(id), post.body, FieldErrors::new()))
+    match service::update_post(&state, actor(&viewer, ip), id, None).await {
+        Ok(post) => render(&form_page(&state, viewer.page, Some(id), post.body, FieldErrors::new())),
+        Err(err) => login_first(err, &format!("/posts/{id}/edit/")),
+    }
 }
 
 async fn edit(
@@ -241,6 +248,17 @@ async fn edit(
     }
 }
 
+/// Owner-only pages send a visitor who is not signed in to the login page, and back after.
+fn login_first(err: BlogError, here: &str) -> Result<Response, AppError> {
+    match err {
+        BlogError::Unauthorized => {
+            let next = serde_urlencoded::to_string([("next", here)]).unwrap_or_default();
+            Ok(Redirect::to(&format!("/accounts/login/?{next}")).into_response())
+        }
+        other => Err(other.into()),
+    }
+}
+
 fn invalid(response: Result<Response, AppError>) -> Result<Response, AppError> {
     let mut response = response?;
     *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
@@ -260,8 +278,10 @@ async fn delete_form(
     viewer: Viewer,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let post = service::update_post(&state, actor(&viewer, ip), id, None).await?;
-    render(&DeletePage { page: viewer.page, post })
+    match service::update_post(&state, actor(&viewer, ip), id, None).await {
+        Ok(post) => render(&DeletePage { page: viewer.page, post }),
+        Err(err) => login_first(err, &format!("/posts/{id}/delete/")),
+    }
 }
 
 async fn delete(
@@ -272,7 +292,9 @@ async fn delete(
     Path(id): Path<i64>,
     CsrfForm(_): CsrfForm<NextForm>,
 ) -> Result<Response, AppError> {
-    service::delete_post(&state, actor(&viewer, ip), id).await?;
+    if let Err(err) = service::delete_post(&state, actor(&viewer, ip), id).await {
+        return login_first(err, &format!("/posts/{id}/delete/"));
+    }
     flash(&session, "success", "Your post was deleted.").await?;
     Ok(Redirect::to("/posts/").into_response())
 }

@@ -57,7 +57,12 @@ pub fn process_image(bytes: &[u8]) -> Result<ProcessedImage, ImageError> {
         _ => decoded.write_to(&mut Cursor::new(&mut image), format).map_err(classify)?,
     }
     let mut thumbnail = Vec::new();
-    let small = decoded.thumbnail(THUMB_SIDE, THUMB_SIDE).to_rgb8();
+    // Shrink only: a small image is its own thumbnail size.
+    let small = if decoded.width() > THUMB_SIDE || decoded.height() > THUMB_SIDE {
+        decoded.thumbnail(THUMB_SIDE, THUMB_SIDE).to_rgb8()
+    } else {
+        decoded.to_rgb8()
+    };
     JpegEncoder::new_with_quality(&mut thumbnail, 80).encode_image(&small).map_err(classify)?;
     Ok(ProcessedImage { extension, image, thumbnail })
 }
@@ -87,6 +92,12 @@ mod tests {
         assert_eq!(image::guess_format(&processed.thumbnail).unwrap(), ImageFormat::Jpeg);
         let thumb = image::load_from_memory(&processed.thumbnail).unwrap();
         assert_eq!((thumb.width(), thumb.height()), (480, 240));
+    }
+
+    #[test]
+    fn small_images_are_not_enlarged_for_the_thumbnail() {
+        let thumb = image::load_from_memory(&process_image(&png(64, 48)).unwrap().thumbnail).unwrap();
+        assert_eq!((thumb.width(), thumb.height()), (64, 48));
     }
 
     #[test]

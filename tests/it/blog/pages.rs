@@ -86,7 +86,7 @@ async fn visitors_see_edit_and_delete_only_on_posts_they_may_change() {
     assert!(as_alice.contains(&edit_link));
     assert!(!as_bob.contains(&edit_link) && !as_anonymous.contains(&edit_link));
     assert_eq!((bob_edit.as_u16(), bob_edit_post.as_u16()), (403, 403));
-    assert_eq!(anonymous_delete, 401);
+    assert_eq!(anonymous_delete, 303);
 }
 
 #[tokio::test]
