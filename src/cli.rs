@@ -41,6 +41,8 @@ pub enum Command {
         #[arg(long)]
         noinput: bool,
     },
+    /// Fill a development database with users, posts, likes and images (refused in production).
+    Seed(crate::seed::SeedOptions),
     /// Send one email through the configured mailer, now, to check the SMTP settings.
     SendTestEmail {
         #[arg(long)]
@@ -80,6 +82,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Createsuperuser { username, email, noinput } => {
             state.db.migrate().await?;
             createsuperuser(&state, username, email, noinput).await
+        }
+        Command::Seed(options) => {
+            anyhow::ensure!(!state.settings.is_production(), "seed is for development and benchmark databases");
+            state.db.migrate().await?;
+            let seeded = crate::seed::seed(&state, &options).await?;
+            println!("seeded users={} posts={} likes={}", seeded.users, seeded.posts, seeded.likes);
+            println!("passwords written to {}", options.passwords_file.display());
+            Ok(())
         }
         Command::SendTestEmail { to } => {
             let text = "This is a test email from Shoestring. Your mail settings work.".to_owned();

@@ -2,3 +2,4 @@ mod jobs;
 mod mail;
 mod production;
 mod schema;
+mod seed;
