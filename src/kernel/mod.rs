@@ -1,6 +1,7 @@
 //! Shared machinery: configuration, database, HTTP stack, security, email, jobs, media, telemetry.
 //! Nothing in here imports an app; apps build on it.
 
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -13,13 +13,12 @@ use super::service;
 use crate::kernel::AppState;
 use crate::kernel::http::csrf::CsrfToken;
 use crate::kernel::http::render::{NavUser, take_flashes};
-use crate::kernel::http::session::USER_ID_KEY;
+use crate::kernel::http::session::{IP_KEY, SEEN_AT_KEY, USER_AGENT_KEY, USER_ID_KEY};
 use crate::kernel::http::{AppError, PageContext};
 use crate::kernel::security::token::{hex, hmac_sha256};
 
 const AUTH_HASH_KEY: &str = "auth_hash";
 const LOGIN_AT_KEY: &str = "login_at";
-const SEEN_AT_KEY: &str = "seen_at";
 /// Idle expiry is pushed forward at most once a minute, to spare a write per request.
 const TOUCH_EVERY_SECS: i64 = 60;
 
@@ -28,11 +27,20 @@ fn fingerprint(state: &AppState, user: &User) -> String {
     hex(&hmac_sha256(state.settings.secret_key.expose(), format!("session:{}", user.password_hash).as_bytes())[..16])
 }
 
+/// Where a session signs in from, for "where you're signed in".
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub ip: std::net::IpAddr,
+    pub user_agent: String,
+}
+
 /// Signs `user` in on this session, under a new session id (no fixation).
-pub async fn start_session(state: &AppState, session: &Session, user: &User) -> Result<(), AppError> {
+pub async fn start_session(state: &AppState, session: &Session, user: &User, origin: &Origin) -> Result<(), AppError> {
     session.cycle_id().await?;
     let now = state.clock.now();
     session.insert(USER_ID_KEY, user.id).await?;
+    session.insert(IP_KEY, origin.ip.to_string()).await?;
+    session.insert(USER_AGENT_KEY, &origin.user_agent).await?;
     session.insert(AUTH_HASH_KEY, fingerprint(state, user)).await?;
     session.insert(LOGIN_AT_KEY, now).await?;
     session.insert(SEEN_AT_KEY, now).await?;
@@ -165,5 +173,15 @@ impl FromRequestParts<AppState> for Viewer {
             dev_tools: !state.settings.is_production(),
         };
         Ok(Viewer { user, page })
+    }
+}
+
+impl FromRequestParts<AppState> for Origin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let crate::kernel::http::ClientIp(ip) = crate::kernel::http::ClientIp::from_request_parts(parts, state).await?;
+        let agent = parts.headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+        Ok(Origin { ip, user_agent: agent.chars().filter(|c| !c.is_control()).take(200).collect() })
     }
 }

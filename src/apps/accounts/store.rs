@@ -2,7 +2,7 @@
 
 use sqlx::AnyPool;
 
-use super::model::{NewUser, TokenPurpose, User, UserToken};
+use super::model::{Names, NewUser, TokenPurpose, User, UserToken};
 use crate::kernel::db::Tx;
 
 /// `SELECT <every user column> FROM users <tail>` as one static string (no SQL is built at run time).
@@ -93,13 +93,13 @@ pub async fn activate_user(tx: &mut Tx, user_id: i64, now: i64) -> sqlx::Result<
     Ok(())
 }
 
-pub async fn update_names(pool: &AnyPool, user_id: i64, first: &str, last: &str, nickname: &str) -> sqlx::Result<()> {
+pub async fn update_names(tx: &mut Tx, user_id: i64, names: &Names) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET first_name = $2, last_name = $3, nickname = $4 WHERE id = $1")
         .bind(user_id)
-        .bind(first)
-        .bind(last)
-        .bind(nickname)
-        .execute(pool)
+        .bind(&names.first_name)
+        .bind(&names.last_name)
+        .bind(&names.nickname)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }
@@ -124,12 +124,12 @@ pub async fn update_password_hash(executor: &mut Tx, user_id: i64, hash: &str) -
 }
 
 /// After a successful login: the time, and a fresh hash when the parameters were raised.
-pub async fn record_login(pool: &AnyPool, user_id: i64, now: i64, new_hash: Option<&str>) -> sqlx::Result<()> {
+pub async fn record_login(tx: &mut Tx, user_id: i64, now: i64, new_hash: Option<&str>) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET last_login = $2, password_hash = COALESCE($3, password_hash) WHERE id = $1")
         .bind(user_id)
         .bind(now)
         .bind(new_hash)
-        .execute(pool)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }

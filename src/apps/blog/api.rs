@@ -78,10 +78,7 @@ pub struct ListParams {
 }
 
 fn actor(user: &MaybeUser, ip: std::net::IpAddr) -> Actor {
-    match &user.0 {
-        Some(u) => Actor::User { id: u.id, is_staff: u.is_staff, ip },
-        None => Actor::Anonymous { ip },
-    }
+    Actor::new(user.0.as_ref(), ip)
 }
 
 /// List posts, newest first.
@@ -218,7 +215,7 @@ async fn delete_post(
     user: MaybeUser,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, AppError> {
-    service::delete_post(&state, actor(&user, ip), id).await?;
+    service::delete_post(&state, actor(&user, ip), id, "").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -32,10 +32,7 @@ pub async fn execute(
     MaybeUser(user): MaybeUser,
     ApiJson(request): ApiJson<async_graphql::Request>,
 ) -> Response {
-    let actor = match &user {
-        Some(u) => Actor::User { id: u.id, is_staff: u.is_staff, ip },
-        None => Actor::Anonymous { ip },
-    };
+    let actor = Actor::new(user.as_ref(), ip);
     let viewer = user.map(|u| Me { id: u.id, username: u.username, is_staff: u.is_staff });
     axum::Json(schema.execute(request.data(actor).data(viewer)).await).into_response()
 }
@@ -66,7 +63,7 @@ fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
 }
 
 fn actor(ctx: &Context<'_>) -> Actor {
-    *ctx.data_unchecked::<Actor>()
+    ctx.data_unchecked::<Actor>().clone()
 }
 
 #[derive(SimpleObject)]
@@ -183,7 +180,7 @@ impl MutationRoot {
     }
 
     async fn delete_post(&self, ctx: &Context<'_>, id: i64) -> async_graphql::Result<bool> {
-        service::delete_post(state(ctx), actor(ctx), id).await.map_err(gql_error)?;
+        service::delete_post(state(ctx), actor(ctx), id, "").await.map_err(gql_error)?;
         Ok(true)
     }
 

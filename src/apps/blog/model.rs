@@ -5,6 +5,8 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use crate::apps::accounts::User;
+use crate::kernel::audit;
 use crate::kernel::clock::format_timestamp;
 use crate::kernel::db::get_flag;
 
@@ -38,13 +40,28 @@ impl PostBody {
 }
 
 /// Who is asking to change something.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Actor {
     Anonymous { ip: IpAddr },
-    User { id: i64, is_staff: bool, ip: IpAddr },
+    User { id: i64, name: String, is_staff: bool, ip: IpAddr },
 }
 
 impl Actor {
+    pub fn new(user: Option<&User>, ip: IpAddr) -> Self {
+        match user {
+            Some(u) => Actor::User { id: u.id, name: u.username.clone(), is_staff: u.is_staff, ip },
+            None => Actor::Anonymous { ip },
+        }
+    }
+
+    /// The same person, as the audit trail names them.
+    pub fn audit(&self) -> audit::Actor {
+        match self {
+            Actor::User { id, name, ip, .. } => audit::Actor::user(*id, name, ip),
+            Actor::Anonymous { ip } => audit::Actor::anonymous(ip),
+        }
+    }
+
     pub fn user_id(&self) -> Option<i64> {
         match self {
             Actor::User { id, .. } => Some(*id),

@@ -34,10 +34,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
 }
 
 fn actor(viewer: &Viewer, ip: std::net::IpAddr) -> Actor {
-    match &viewer.user {
-        Some(u) => Actor::User { id: u.id, is_staff: u.is_staff, ip },
-        None => Actor::Anonymous { ip },
-    }
+    Actor::new(viewer.user.as_ref(), ip)
 }
 
 /// A post with what this reader may do to it.
@@ -292,7 +289,7 @@ async fn delete(
     Path(id): Path<i64>,
     CsrfForm(_): CsrfForm<NextForm>,
 ) -> Result<Response, AppError> {
-    if let Err(err) = service::delete_post(&state, actor(&viewer, ip), id).await {
+    if let Err(err) = service::delete_post(&state, actor(&viewer, ip), id, "").await {
         return login_first(err, &format!("/posts/{id}/delete/"));
     }
     flash(&session, "success", "Your post was deleted.").await?;

@@ -110,12 +110,12 @@ pub async fn insert_post(tx: &mut Tx, post: &NewPost<'_>, now: i64) -> sqlx::Res
     .await
 }
 
-pub async fn update_body(pool: &AnyPool, id: i64, body: &str, now: i64) -> sqlx::Result<()> {
+pub async fn update_body(tx: &mut Tx, id: i64, body: &str, now: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE posts SET body = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
         .bind(body)
         .bind(now)
-        .execute(pool)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }

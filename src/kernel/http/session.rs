@@ -13,8 +13,15 @@ use crate::kernel::config::Settings;
 use crate::kernel::db::Db;
 use crate::kernel::security::token::hash_token;
 
-/// The session key that holds the signed-in user's id (read by the store, too).
+/// Session keys the store also copies into columns, so sessions can be listed per user.
 pub const USER_ID_KEY: &str = "user_id";
+pub const IP_KEY: &str = "ip";
+pub const USER_AGENT_KEY: &str = "user_agent";
+pub const SEEN_AT_KEY: &str = "seen_at";
+
+fn text(record: &Record, key: &str) -> String {
+    record.data.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned()
+}
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
@@ -47,11 +54,12 @@ fn user_id(record: &Record) -> Option<i64> {
     record.data.get(USER_ID_KEY).and_then(serde_json::Value::as_i64)
 }
 
-const INSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, data, created_at, expires_at) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id_hash) DO NOTHING";
-const UPSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, data, created_at, expires_at) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id_hash) DO UPDATE SET user_id = excluded.user_id, \
-     data = excluded.data, expires_at = excluded.expires_at";
+const INSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, data, created_at, expires_at, ip, user_agent, \
+     last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id_hash) DO NOTHING";
+const UPSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, data, created_at, expires_at, ip, user_agent, \
+     last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id_hash) DO UPDATE SET \
+     user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at, ip = excluded.ip, \
+     user_agent = excluded.user_agent, last_seen_at = excluded.last_seen_at";
 
 impl DbSessionStore {
     /// Writes `record` with `sql` (insert or upsert); returns the rows written.
@@ -63,6 +71,9 @@ impl DbSessionStore {
             .bind(&data)
             .bind(self.clock.now())
             .bind(expires_at(&self.clock, record))
+            .bind(text(record, IP_KEY))
+            .bind(text(record, USER_AGENT_KEY))
+            .bind(record.data.get(SEEN_AT_KEY).and_then(serde_json::Value::as_i64).unwrap_or(0))
             .execute(&self.db.pool)
             .await
             .map_err(backend)?;
@@ -140,4 +151,41 @@ pub async fn delete_user_sessions(db: &Db, user_id: i64, keep: Option<&Id>) -> s
 pub async fn delete_expired_sessions(db: &Db, now: i64) -> sqlx::Result<u64> {
     let result = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&db.pool).await?;
     Ok(result.rows_affected())
+}
+
+/// One signed-in session, as its owner or staff see it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SessionInfo {
+    /// SHA-256 of the session id: names the session in forms without revealing it.
+    pub id_hash: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+pub async fn list_user_sessions(db: &Db, user_id: i64, now: i64) -> sqlx::Result<Vec<SessionInfo>> {
+    sqlx::query_as(
+        "SELECT id_hash, created_at, last_seen_at, ip, user_agent FROM sessions \
+         WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC, created_at DESC",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// Ends one session of `user_id`; false when there was none by that name.
+pub async fn delete_user_session(db: &Db, user_id: i64, id_hash: &str) -> sqlx::Result<bool> {
+    let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash = $2")
+        .bind(user_id)
+        .bind(id_hash)
+        .execute(&db.pool)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// The name (`id_hash`) of the session a request came with.
+pub fn current_hash(session: &tower_sessions::Session) -> Option<String> {
+    session.id().map(|id| id_hash(&id))
 }

@@ -11,6 +11,8 @@ fn shape(sql: &str) -> BTreeMap<String, Vec<String>> {
             tables.insert(current.clone().unwrap(), Vec::new());
         } else if line.starts_with(");") {
             current = None;
+        } else if line.starts_with("ALTER ") {
+            tables.entry("alterations".into()).or_insert_with(Vec::new).push(line.to_owned());
         } else if let Some(rest) = line.strip_prefix("CREATE ") {
             tables.entry("indexes".into()).or_insert_with(Vec::new).push(rest.to_owned());
         } else if let (Some(table), Some(column)) = (&current, line.split_whitespace().next()) {

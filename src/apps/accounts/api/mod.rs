@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{MaybeUser, start_session};
+use super::extract::{MaybeUser, Origin, start_session};
 use super::service::{self, LoginAttempt, SignupInput};
 use crate::kernel::AppState;
 use crate::kernel::http::{ApiJson, AppError, ClientIp, ErrorBody};
@@ -91,15 +91,16 @@ pub struct LoginRequest {
     responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    origin: Origin,
     session: Session,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<Details>, AppError> {
     let (Some(login), Some(password)) = (req.username, req.password) else {
         return Err(AppError::BadRequest("Please provide username and password.".into()));
     };
-    let user = service::authenticate(&state, LoginAttempt { login, password: Password::new(password) }, ip).await?;
-    start_session(&state, &session, &user).await?;
+    let attempt = LoginAttempt { login, password: Password::new(password) };
+    let user = service::authenticate(&state, attempt, origin.ip).await?;
+    start_session(&state, &session, &user, &origin).await?;
     Ok(details("Successfully logged in."))
 }
 

@@ -78,11 +78,12 @@ pub struct UpdateProfileRequest {
     responses((status = 200, body = ProfileResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn update_profile(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<UpdateProfileRequest>,
 ) -> Result<Json<ProfileResponse>, AppError> {
     let input = NamesInput { first_name: req.first_name, last_name: req.last_name, nickname: req.nickname };
-    let names = service::update_names(&state, &user, input).await?;
+    let names = service::update_names(&state, &user, input, ip).await?;
     Ok(Json(User { first_name: names.first_name, last_name: names.last_name, nickname: names.nickname, ..user }.into()))
 }
 
@@ -103,11 +104,12 @@ pub struct ChangeEmailRequest {
     responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn change_email(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<ChangeEmailRequest>,
 ) -> Result<Json<Details>, AppError> {
     let password = Password::new(required(req.password, "password")?);
-    service::request_email_change(&state, &user, &required(req.email, "email")?, &password).await?;
+    service::request_email_change(&state, &user, &required(req.email, "email")?, &password, ip).await?;
     Ok(details("We sent a confirmation link to the new address."))
 }
 
@@ -146,13 +148,14 @@ pub struct ChangePasswordRequest {
     responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn change_password(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     CurrentUser(user): CurrentUser,
     session: Session,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> Result<Json<Details>, AppError> {
     let current = Password::new(required(req.current_password, "current_password")?);
     let new = Password::new(required(req.new_password, "new_password")?);
-    let hash = service::change_password(&state, &user, &current, &new).await?;
+    let hash = service::change_password(&state, &user, &current, &new, ip).await?;
     refresh_session(&state, &session, &User { password_hash: hash, ..user }).await?;
     Ok(details("Password successfully changed."))
 }
@@ -167,12 +170,13 @@ pub struct DeleteAccountRequest {
     responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn delete_account(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     CurrentUser(user): CurrentUser,
     session: Session,
     ApiJson(req): ApiJson<DeleteAccountRequest>,
 ) -> Result<Json<Details>, AppError> {
     let password = Password::new(required(req.password, "password")?);
-    service::delete_account(&state, &user, &password).await?;
+    service::delete_account(&state, &user, &password, ip).await?;
     session.flush().await?;
     Ok(details("Account deleted."))
 }

@@ -34,6 +34,7 @@ pub async fn password_change_form(
 
 pub async fn password_change(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     CurrentUser(user): CurrentUser,
     session: Session,
     viewer: Viewer,
@@ -41,7 +42,7 @@ pub async fn password_change(
 ) -> Result<Response, AppError> {
     let current = Password::new(form.current_password);
     let new = Password::new(form.new_password);
-    match service::change_password(&state, &user, &current, &new).await {
+    match service::change_password(&state, &user, &current, &new, ip).await {
         Ok(hash) => {
             refresh_session(&state, &session, &User { password_hash: hash, ..user }).await?;
             flash(&session, "success", "Your password was changed. Your other sessions were signed out.").await?;

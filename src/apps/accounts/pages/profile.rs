@@ -48,6 +48,7 @@ pub async fn edit_form(CurrentUser(user): CurrentUser, viewer: Viewer) -> Result
 
 pub async fn edit(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     CurrentUser(user): CurrentUser,
     session: Session,
     viewer: Viewer,
@@ -58,7 +59,7 @@ pub async fn edit(
         last_name: Some(form.last_name.clone()),
         nickname: Some(form.nickname.clone()),
     };
-    match service::update_names(&state, &user, input).await {
+    match service::update_names(&state, &user, input, ip).await {
         Ok(_) => {
             flash(&session, "success", "Your profile was saved.").await?;
             Ok(Redirect::to("/accounts/profile/").into_response())
@@ -83,12 +84,13 @@ pub async fn email_change_form(CurrentUser(user): CurrentUser, viewer: Viewer) -
 
 pub async fn email_change(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     CurrentUser(user): CurrentUser,
     session: Session,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<ChangeEmailForm>,
 ) -> Result<Response, AppError> {
-    match service::request_email_change(&state, &user, &form.email, &Password::new(form.password)).await {
+    match service::request_email_change(&state, &user, &form.email, &Password::new(form.password), ip).await {
         Ok(()) => {
             let text = "We sent a confirmation link to your new address. Your email changes when you open it.";
             flash(&session, "info", text).await?;
@@ -143,12 +145,13 @@ pub async fn delete_form(CurrentUser(_): CurrentUser, viewer: Viewer) -> Result<
 
 pub async fn delete(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     CurrentUser(user): CurrentUser,
     session: Session,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<Response, AppError> {
-    match service::delete_account(&state, &user, &Password::new(form.password)).await {
+    match service::delete_account(&state, &user, &Password::new(form.password), ip).await {
         Ok(()) => {
             session.flush().await?;
             let page = PageContext { user: None, ..viewer.page };

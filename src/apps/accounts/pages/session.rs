@@ -6,12 +6,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 use super::invalid;
-use crate::apps::accounts::extract::{MaybeUser, Viewer, start_session};
+use crate::apps::accounts::extract::{MaybeUser, Origin, Viewer, start_session};
 use crate::apps::accounts::forms::{ButtonForm, LoginForm, NextQuery};
 use crate::apps::accounts::service::{self, AccountsError, LoginAttempt};
 use crate::kernel::AppState;
 use crate::kernel::http::redirect::safe_next;
-use crate::kernel::http::{AppError, ClientIp, CsrfForm, PageContext, render};
+use crate::kernel::http::{AppError, CsrfForm, PageContext, render};
 use crate::kernel::security::password::Password;
 
 const PROFILE: &str = "/accounts/profile/";
@@ -35,15 +35,15 @@ pub async fn login_form(viewer: Viewer, Query(query): Query<NextQuery>) -> Resul
 
 pub async fn login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    origin: Origin,
     session: Session,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response, AppError> {
     let attempt = LoginAttempt { login: form.login.clone(), password: Password::new(form.password) };
-    let (error, not_confirmed) = match service::authenticate(&state, attempt, ip).await {
+    let (error, not_confirmed) = match service::authenticate(&state, attempt, origin.ip).await {
         Ok(user) => {
-            start_session(&state, &session, &user).await?;
+            start_session(&state, &session, &user, &origin).await?;
             return Ok(Redirect::to(safe_next(&form.next, PROFILE)).into_response());
         }
         Err(AccountsError::InvalidCredentials) => ("Please enter a correct username/email and password.", false),

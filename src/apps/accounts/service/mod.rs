@@ -23,6 +23,7 @@ use super::emails::{self, AccountEmail};
 use super::model::{TokenPurpose, User};
 use super::store::{self, NewToken};
 use crate::kernel::AppState;
+use crate::kernel::audit::{self, Event};
 use crate::kernel::db::Tx;
 use crate::kernel::http::{AppError, FieldErrors};
 use crate::kernel::security::password::{Password, Verdict};
@@ -143,6 +144,24 @@ async fn find_token(state: &AppState, purpose: TokenPurpose, token: &str) -> Res
 pub async fn link_is_live(state: &AppState, token: &str) -> Result<bool> {
     Ok(looks_like_token(token) && store::token_is_live(&state.db.pool, &hash_token(token), state.clock.now()).await?)
 }
+
+/// Records an event about `user`, done by that user, in `tx`.
+async fn audit_self(
+    tx: &mut Tx,
+    state: &AppState,
+    user: (i64, &str),
+    ip: std::net::IpAddr,
+    event: EventKind,
+) -> Result<()> {
+    let (id, name) = user;
+    let event =
+        Event::new(audit::Actor::user(id, name, ip), event.0, "user", Some(id)).named(name).with_changes(event.1);
+    audit::record(tx, &event, state.clock.now()).await?;
+    Ok(())
+}
+
+/// An action name and the fields it changed.
+struct EventKind(&'static str, Vec<audit::Change>);
 
 pub async fn find_user(state: &AppState, id: i64) -> Result<Option<User>> {
     Ok(store::find_user(&state.db.pool, id).await?)

@@ -5,12 +5,14 @@
 use std::net::IpAddr;
 
 use super::{
-    AccountsError, Result, check_new_password, check_rate, find_token, invalid, issue_link, verify_current_password,
+    AccountsError, EventKind, Result, audit_self, check_new_password, check_rate, find_token, invalid, issue_link,
+    verify_current_password,
 };
 use crate::apps::accounts::emails::{self, AccountEmail};
 use crate::apps::accounts::model::{AccountExport, EmailAddress, Names, TokenPurpose, User, parse_name};
 use crate::apps::accounts::store;
 use crate::kernel::AppState;
+use crate::kernel::audit;
 use crate::kernel::db::unique_violation;
 use crate::kernel::http::FieldErrors;
 use crate::kernel::security::password::Password;
@@ -24,7 +26,7 @@ pub struct NamesInput {
 }
 
 /// Updates the fields given; a missing field keeps its value.
-pub async fn update_names(state: &AppState, user: &User, input: NamesInput) -> Result<Names> {
+pub async fn update_names(state: &AppState, user: &User, input: NamesInput, ip: IpAddr) -> Result<Names> {
     let mut errors = FieldErrors::new();
     let mut names = Names {
         first_name: user.first_name.clone(),
@@ -45,13 +47,30 @@ pub async fn update_names(state: &AppState, user: &User, input: NamesInput) -> R
     if !errors.is_empty() {
         return Err(AccountsError::Invalid(errors));
     }
-    store::update_names(&state.db.pool, user.id, &names.first_name, &names.last_name, &names.nickname).await?;
+    let changes = audit::diff(&[
+        ("first_name", user.first_name.clone(), names.first_name.clone()),
+        ("last_name", user.last_name.clone(), names.last_name.clone()),
+        ("nickname", user.nickname.clone(), names.nickname.clone()),
+    ]);
+    if changes.is_empty() {
+        return Ok(names);
+    }
+    let mut tx = state.db.begin_write().await?;
+    store::update_names(&mut tx, user.id, &names).await?;
+    audit_self(&mut tx, state, (user.id, &user.username), ip, EventKind("user.profile_updated", changes)).await?;
+    tx.commit().await?;
     Ok(names)
 }
 
 /// Sends a confirmation link to the new address. A taken address gets a notice instead, so
 /// the answer never reveals another account.
-pub async fn request_email_change(state: &AppState, user: &User, new_email: &str, password: &Password) -> Result<()> {
+pub async fn request_email_change(
+    state: &AppState,
+    user: &User,
+    new_email: &str,
+    password: &Password,
+    ip: IpAddr,
+) -> Result<()> {
     verify_current_password(state, user, password, "password").await?;
     let email = EmailAddress::parse(new_email).map_err(|e| invalid("email", e))?;
     if email.key() == user.email.to_lowercase() {
@@ -66,6 +85,8 @@ pub async fn request_email_change(state: &AppState, user: &User, new_email: &str
     store::void_tokens(&mut tx, user.id, TokenPurpose::EmailChange, now).await?;
     let ttl = state.settings.confirmation_ttl_hours * 3600;
     issue_link(state, &mut tx, user.id, TokenPurpose::EmailChange, email.as_str(), ttl).await?;
+    let event = EventKind("user.email_change_requested", vec![]);
+    audit_self(&mut tx, state, (user.id, &user.username), ip, event).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -96,6 +117,8 @@ pub async fn confirm_email_change(state: &AppState, token: &str, ip: IpAddr) -> 
         new_email: email.as_str().to_owned(),
     };
     emails::enqueue(&mut tx, &notice, now).await?;
+    let event = EventKind("user.email_changed", vec![audit::Change::new("email", &user.email, email.as_str())]);
+    audit_self(&mut tx, state, (user.id, &user.username), ip, event).await?;
     tx.commit().await?;
     tracing::info!(event = "email_changed", user_id = user.id, "email address changed");
     Ok(())
@@ -103,7 +126,13 @@ pub async fn confirm_email_change(state: &AppState, token: &str, ip: IpAddr) -> 
 
 /// Changes the password; the caller keeps its own session (with a new id) and every other
 /// session of the user ends.
-pub async fn change_password(state: &AppState, user: &User, current: &Password, new: &Password) -> Result<String> {
+pub async fn change_password(
+    state: &AppState,
+    user: &User,
+    current: &Password,
+    new: &Password,
+    ip: IpAddr,
+) -> Result<String> {
     verify_current_password(state, user, current, "current_password").await?;
     check_new_password(state, "new_password", new, &[&user.username, &user.email, &user.first_name, &user.last_name])?;
     let hash = state.passwords.hash(new).await?;
@@ -113,18 +142,20 @@ pub async fn change_password(state: &AppState, user: &User, current: &Password, 
     store::void_tokens(&mut tx, user.id, TokenPurpose::Reset, now).await?;
     let mail = AccountEmail::PasswordChanged { to: user.email.clone(), username: user.username.clone() };
     emails::enqueue(&mut tx, &mail, now).await?;
+    audit_self(&mut tx, state, (user.id, &user.username), ip, EventKind("user.password_changed", vec![])).await?;
     tx.commit().await?;
     tracing::info!(event = "password_changed", user_id = user.id, "password changed");
     Ok(hash)
 }
 
 /// Deletes the account and everything tied to it, after the password is confirmed.
-pub async fn delete_account(state: &AppState, user: &User, password: &Password) -> Result<()> {
+pub async fn delete_account(state: &AppState, user: &User, password: &Password, ip: IpAddr) -> Result<()> {
     verify_current_password(state, user, password, "password").await?;
     let mut tx = state.db.begin_write().await?;
     let goodbye = AccountEmail::Goodbye { to: user.email.clone(), username: user.username.clone() };
     emails::enqueue(&mut tx, &goodbye, state.clock.now()).await?;
     store::delete_user(&mut tx, user.id).await?;
+    audit_self(&mut tx, state, (user.id, &user.username), ip, EventKind("user.deleted", vec![])).await?;
     tx.commit().await?;
     tracing::info!(event = "account_deleted", user_id = user.id, "account deleted");
     Ok(())

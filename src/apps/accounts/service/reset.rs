@@ -4,7 +4,9 @@
 
 use std::net::IpAddr;
 
-use super::{AccountsError, Result, check_new_password, check_rate, find_token, issue_link, may_send_link};
+use super::{
+    AccountsError, EventKind, Result, audit_self, check_new_password, check_rate, find_token, issue_link, may_send_link,
+};
 use crate::apps::accounts::emails::{self, AccountEmail};
 use crate::apps::accounts::model::{EmailAddress, TokenPurpose};
 use crate::apps::accounts::store;
@@ -30,6 +32,8 @@ pub async fn request_password_reset(state: &AppState, email: &str, ip: IpAddr) -
     store::void_tokens(&mut tx, user.id, TokenPurpose::Reset, now).await?;
     let ttl = state.settings.password_reset_ttl_minutes * 60;
     issue_link(state, &mut tx, user.id, TokenPurpose::Reset, &user.email, ttl).await?;
+    let event = EventKind("user.password_reset_requested", vec![]);
+    audit_self(&mut tx, state, (user.id, &user.username), ip, event).await?;
     tx.commit().await?;
     tracing::info!(event = "password_reset_requested", user_id = user.id, "reset link queued");
     Ok(())
@@ -51,6 +55,7 @@ pub async fn reset_password(state: &AppState, token: &str, password: &Password, 
     store::void_tokens(&mut tx, user.id, TokenPurpose::Reset, now).await?;
     let mail = AccountEmail::PasswordChanged { to: user.email.clone(), username: user.username.clone() };
     emails::enqueue(&mut tx, &mail, now).await?;
+    audit_self(&mut tx, state, (user.id, &user.username), ip, EventKind("user.password_reset", vec![])).await?;
     tx.commit().await?;
     delete_user_sessions(&state.db, user.id, None).await?;
     tracing::info!(event = "password_reset", user_id = user.id, "password reset; sessions ended");

@@ -3,7 +3,9 @@
 
 use std::net::IpAddr;
 
-use super::{AccountsError, Result, check_new_password, check_rate, find_token, issue_link, may_send_link};
+use super::{
+    AccountsError, EventKind, Result, audit_self, check_new_password, check_rate, find_token, issue_link, may_send_link,
+};
 use crate::apps::accounts::emails::{self, AccountEmail};
 use crate::apps::accounts::model::{EmailAddress, Names, NewUser, TokenPurpose, Username, parse_name};
 use crate::apps::accounts::store;
@@ -121,6 +123,7 @@ pub async fn signup(state: &AppState, input: SignupInput, ip: IpAddr) -> Result<
     };
     let ttl = state.settings.confirmation_ttl_hours * 3600;
     issue_link(state, &mut tx, user_id, TokenPurpose::Confirm, new_user.email.as_str(), ttl).await?;
+    audit_self(&mut tx, state, (user_id, new_user.username.as_str()), ip, EventKind("user.signup", vec![])).await?;
     tx.commit().await?;
     tracing::info!(event = "signup", user_id, "account created, waiting for confirmation");
     Ok(())
@@ -152,6 +155,7 @@ pub async fn confirm_account(state: &AppState, token: &str, ip: IpAddr) -> Resul
     }
     store::activate_user(&mut tx, user.id, now).await?;
     store::void_tokens(&mut tx, user.id, TokenPurpose::Confirm, now).await?;
+    audit_self(&mut tx, state, (user.id, &user.username), ip, EventKind("user.confirmed", vec![])).await?;
     tx.commit().await?;
     tracing::info!(event = "account_confirmed", user_id = user.id, "account confirmed");
     Ok(())

@@ -7,6 +7,7 @@ use super::{BlogError, Result};
 use crate::apps::blog::model::{Activity, Actor, LikeState, Post, PostBody, PostPage, PostQuery};
 use crate::apps::blog::store::{self, NewPost};
 use crate::kernel::AppState;
+use crate::kernel::audit::{self, Event};
 use crate::kernel::http::FieldErrors;
 
 /// Posts per hour, and image bytes per hour, for a signed-in author and for one anonymous IP.
@@ -67,7 +68,7 @@ pub async fn create_post(state: &AppState, actor: Actor, body: &str, image: Opti
         image_bytes: stored.as_ref().map_or(0, |s| s.bytes),
         client_ip: &ip,
     };
-    let id = match insert(state, &new, stored.as_ref()).await {
+    let id = match insert(state, &new, stored.as_ref(), &actor).await {
         Ok(id) => id,
         Err(err) => {
             if let Some(stored) = &stored {
@@ -81,12 +82,14 @@ pub async fn create_post(state: &AppState, actor: Actor, body: &str, image: Opti
 }
 
 /// The post row, and the files' release from the orphan list, in one transaction.
-async fn insert(state: &AppState, new: &NewPost<'_>, stored: Option<&StoredImage>) -> Result<i64> {
+async fn insert(state: &AppState, new: &NewPost<'_>, stored: Option<&StoredImage>, actor: &Actor) -> Result<i64> {
     let mut tx = state.db.begin_write().await?;
     let id = store::insert_post(&mut tx, new, state.clock.now()).await?;
     if let Some(stored) = stored {
         store::delete_orphans(&mut tx, &stored.keys()).await?;
     }
+    let event = Event::new(actor.audit(), "post.created", "post", Some(id)).named(&excerpt(new.body));
+    audit::record(&mut tx, &event, state.clock.now()).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -117,12 +120,19 @@ pub async fn update_post(state: &AppState, actor: Actor, id: i64, body: Option<&
     let post = editable(state, &actor, id).await?;
     let Some(body) = body else { return Ok(post) };
     let body = parse_body(body)?;
-    store::update_body(&state.db.pool, id, body.as_str(), state.clock.now()).await?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    store::update_body(&mut tx, id, body.as_str(), now).await?;
+    let changes = audit::diff(&[("body", post.body.clone(), body.as_str().to_owned())]);
+    let event = Event::new(actor.audit(), "post.updated", "post", Some(id)).named(&excerpt(&post.body));
+    audit::record(&mut tx, &event.with_changes(changes), now).await?;
+    tx.commit().await?;
     get_post(state, actor.user_id(), id).await
 }
 
 /// Deletes the post; its image files go right after (or with the next sweep, if that fails).
-pub async fn delete_post(state: &AppState, actor: Actor, id: i64) -> Result<()> {
+/// `reason` is kept in the audit trail (staff give one).
+pub async fn delete_post(state: &AppState, actor: Actor, id: i64, reason: &str) -> Result<()> {
     let post = editable(state, &actor, id).await?;
     let keys: Vec<&str> = [post.image_key.as_deref(), post.thumb_key.as_deref()].into_iter().flatten().collect();
     let mut tx = state.db.begin_write().await?;
@@ -130,6 +140,8 @@ pub async fn delete_post(state: &AppState, actor: Actor, id: i64) -> Result<()> 
         return Err(BlogError::NotFound);
     }
     store::insert_orphans(&mut tx, &keys, state.clock.now()).await?;
+    let event = Event::new(actor.audit(), "post.deleted", "post", Some(id)).named(&excerpt(&post.body)).because(reason);
+    audit::record(&mut tx, &event, state.clock.now()).await?;
     tx.commit().await?;
     discard_files(state, &keys).await;
     tracing::info!(event = "post_deleted", post_id = id, user_id = actor.user_id(), "post deleted");
@@ -156,4 +168,13 @@ pub async fn toggle_like(state: &AppState, actor: Actor, id: i64) -> Result<Like
 pub async fn activity(state: &AppState, user_id: i64) -> Result<Activity> {
     let (posts, likes_received, posts_liked) = store::activity(&state.db.pool, user_id).await?;
     Ok(Activity { posts, likes_received, posts_liked })
+}
+
+/// The start of a post, to name it in the audit trail.
+fn excerpt(body: &str) -> String {
+    let mut short: String = body.chars().take(60).collect();
+    if short.len() < body.len() {
+        short.push('…');
+    }
+    short
 }
