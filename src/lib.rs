@@ -36,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         .merge(apps::home::router())
         .merge(apps::accounts::router())
         .merge(apps::blog::router(&state))
+        .merge(apps::admin::router(&state))
         .merge(api)
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound });

@@ -70,6 +70,9 @@ pub struct Settings {
     /// Comma-separated host names this app answers to. Default in development: localhost names.
     #[arg(long, env = "ALLOWED_HOSTS", value_delimiter = ',', global = true)]
     pub allowed_hosts: Vec<String>,
+    /// Serve the admin console only on this host (e.g. p.example.com); unset: on any allowed host.
+    #[arg(long, env = "ADMIN_HOST", global = true)]
+    pub admin_host: Option<String>,
     /// Comma-separated proxy IPs whose X-Forwarded-For is believed (e.g. 127.0.0.1 behind Caddy).
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<IpAddr>,
@@ -148,6 +151,7 @@ impl Settings {
         if let Some(host) = host_of(&self.base_url()) {
             hosts.push(host);
         }
+        hosts.extend(self.admin_host.iter().map(|h| strip_port(h.trim()).to_lowercase()));
         hosts.retain(|h| !h.is_empty());
         hosts
     }

@@ -89,6 +89,13 @@ pub struct PasswordForm {
     pub password: String,
 }
 
+/// A session to sign out (its `id_hash`), or empty for all other sessions.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SessionForm {
+    pub session: String,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct UserListQuery {

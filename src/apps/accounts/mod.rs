@@ -16,7 +16,12 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use extract::{CurrentUser, MaybeUser, StaffUser, Viewer};
 pub use model::User;
-pub use service::{AccountsError, LoginAttempt, authenticate, cleanup, create_superuser};
+pub use service::{
+    AccountStats, AccountsError, LoginAttempt, StaffActor, UserEditInput, account_stats, authenticate, cleanup,
+    create_superuser, delete_user, edit_user, find_user, list_users, revoke_sessions, send_password_reset,
+    staff_page_count,
+};
+pub use store::{UserFilter, UserSort};
 
 use crate::kernel::AppState;
 use crate::kernel::jobs::{Registry, Schedule};

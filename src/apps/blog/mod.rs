@@ -12,7 +12,8 @@ mod store;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use model::Activity;
+pub use model::{Activity, Actor, Post, PostQuery};
+pub use service::{counts, delete_post, get_post, list_posts};
 
 use crate::kernel::AppState;
 use crate::kernel::jobs::{Registry, Schedule};

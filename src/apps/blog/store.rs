@@ -224,3 +224,8 @@ pub async fn forget_orphan(pool: &AnyPool, key: &str) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM orphan_media WHERE media_key = $1").bind(key).execute(pool).await?;
     Ok(())
 }
+
+/// (posts, likes) for the admin dashboard.
+pub async fn counts(pool: &AnyPool) -> sqlx::Result<(i64, i64)> {
+    sqlx::query_as("SELECT (SELECT COUNT(*) FROM posts), (SELECT COUNT(*) FROM likes)").fetch_one(pool).await
+}

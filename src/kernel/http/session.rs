@@ -185,6 +185,16 @@ pub async fn delete_user_session(db: &Db, user_id: i64, id_hash: &str) -> sqlx::
     Ok(result.rows_affected() == 1)
 }
 
+/// Ends every session of `user_id` except the one named `keep` (an `id_hash`).
+pub async fn delete_user_sessions_except_hash(db: &Db, user_id: i64, keep: Option<&str>) -> sqlx::Result<u64> {
+    let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+        .bind(user_id)
+        .bind(keep.unwrap_or(""))
+        .execute(&db.pool)
+        .await?;
+    Ok(result.rows_affected())
+}
+
 /// The name (`id_hash`) of the session a request came with.
 pub fn current_hash(session: &tower_sessions::Session) -> Option<String> {
     session.id().map(|id| id_hash(&id))

@@ -14,7 +14,9 @@ use super::{Details, details};
 use crate::apps::accounts::extract::{CurrentUser, StaffUser, refresh_session};
 use crate::apps::accounts::model::User;
 use crate::apps::accounts::service::{self, NamesInput};
+use crate::apps::accounts::store::UserFilter;
 use crate::kernel::AppState;
+use crate::kernel::http::session::current_hash;
 use crate::kernel::http::{ApiJson, AppError, ClientIp, ErrorBody, FieldErrors};
 use crate::kernel::security::password::Password;
 
@@ -28,6 +30,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_account))
         .routes(routes!(export))
         .routes(routes!(list_users))
+        .routes(routes!(list_sessions))
+        .routes(routes!(end_sessions))
+        .routes(routes!(security_activity))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -226,7 +231,8 @@ async fn list_users(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<UserListResponse>, AppError> {
     let page = query.page.unwrap_or(1).max(1);
-    let found = service::list_users(&state, &query.q, page).await?;
+    let filter = UserFilter { search: query.q.clone(), ..UserFilter::default() };
+    let found = service::list_users(&state, &filter, page).await?;
     let results = found
         .users
         .into_iter()
@@ -241,4 +247,80 @@ async fn list_users(
         })
         .collect();
     Ok(Json(UserListResponse { count: found.total, page, results }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionResponse {
+    /// Names the session (a hash of its id; the id itself never leaves the cookie).
+    id: String,
+    created_at: i64,
+    last_seen_at: i64,
+    ip: String,
+    user_agent: String,
+    /// The session making this request.
+    current: bool,
+}
+
+/// Where I am signed in.
+#[utoipa::path(get, path = "/api/sessions/", tag = "profile",
+    responses((status = 200, body = Vec<SessionResponse>), (status = 401, body = ErrorBody)))]
+async fn list_sessions(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+) -> Result<Json<Vec<SessionResponse>>, AppError> {
+    let current = current_hash(&session);
+    let sessions = service::my_sessions(&state, &user).await?;
+    Ok(Json(
+        sessions
+            .into_iter()
+            .map(|s| SessionResponse {
+                current: Some(&s.id_hash) == current.as_ref(),
+                id: s.id_hash,
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                ip: s.ip,
+                user_agent: s.user_agent,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct EndSessionsRequest {
+    /// One session's `id`; leave it out to end every session but this one.
+    session: Option<String>,
+}
+
+/// Sign out one of my other sessions, or all of them.
+#[utoipa::path(post, path = "/api/sessions/end/", tag = "profile", request_body = EndSessionsRequest,
+    responses((status = 200, body = Details), (status = 401, body = ErrorBody)))]
+async fn end_sessions(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    CurrentUser(user): CurrentUser,
+    session: Session,
+    ApiJson(req): ApiJson<EndSessionsRequest>,
+) -> Result<Json<Details>, AppError> {
+    let current = current_hash(&session);
+    service::end_my_sessions(&state, &user, req.session.as_deref(), current.as_deref(), ip).await?;
+    Ok(details("Signed out."))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ActivityResponse {
+    action: String,
+    at: i64,
+    ip: String,
+}
+
+/// The latest security events on my account.
+#[utoipa::path(get, path = "/api/security-activity/", tag = "profile",
+    responses((status = 200, body = Vec<ActivityResponse>), (status = 401, body = ErrorBody)))]
+async fn security_activity(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<Vec<ActivityResponse>>, AppError> {
+    let entries = service::security_activity(&state, &user, 50).await?;
+    Ok(Json(entries.into_iter().map(|e| ActivityResponse { action: e.action, at: e.created_at, ip: e.ip }).collect()))
 }

@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
             get(password::password_reset_confirm_form).post(password::password_reset_confirm),
         )
         .route("/accounts/delete/", get(profile::delete_form).post(profile::delete))
+        .route("/accounts/sessions/", post(profile::end_sessions))
         .route("/accounts/users/", get(staff::users_page))
 }
 

@@ -7,12 +7,14 @@ use tower_sessions::Session;
 
 use super::{LinkTexts, invalid, link_outcome, link_page, message_page, no_errors};
 use crate::apps::accounts::extract::{CurrentUser, Viewer};
-use crate::apps::accounts::forms::{ButtonForm, ChangeEmailForm, NamesForm, PasswordForm};
+use crate::apps::accounts::forms::{ButtonForm, ChangeEmailForm, NamesForm, PasswordForm, SessionForm};
 use crate::apps::accounts::model::User;
 use crate::apps::accounts::service::{self, AccountsError, NamesInput};
 use crate::apps::blog::{self, Activity};
 use crate::kernel::AppState;
+use crate::kernel::clock::format_timestamp;
 use crate::kernel::http::render::flash;
+use crate::kernel::http::session::{SessionInfo, current_hash};
 use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
 use crate::kernel::security::password::Password;
 
@@ -22,15 +24,78 @@ struct ProfilePage {
     page: PageContext,
     user: User,
     activity: Activity,
+    sessions: Vec<SessionRow>,
+    security: Vec<(String, String, String)>,
+}
+
+/// One of my sessions: when it began, when it was last used, from where, and whether it is
+/// the one I am using now.
+struct SessionRow {
+    info: SessionInfo,
+    created: String,
+    seen: String,
+    current: bool,
 }
 
 pub async fn profile_page(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    session: Session,
     viewer: Viewer,
 ) -> Result<Response, AppError> {
     let activity = blog::activity(&state, user.id).await?;
-    render(&ProfilePage { page: viewer.page, user, activity })
+    let current = current_hash(&session);
+    let sessions = service::my_sessions(&state, &user)
+        .await?
+        .into_iter()
+        .map(|info| SessionRow {
+            created: format_timestamp(info.created_at),
+            seen: format_timestamp(info.last_seen_at),
+            current: Some(&info.id_hash) == current.as_ref(),
+            info,
+        })
+        .collect();
+    let security = service::security_activity(&state, &user, 10)
+        .await?
+        .into_iter()
+        .map(|e| (format_timestamp(e.created_at), describe(&e.action).to_owned(), e.ip))
+        .collect();
+    render(&ProfilePage { page: viewer.page, user, activity, sessions, security })
+}
+
+/// Audit actions in words a user understands.
+fn describe(action: &str) -> &str {
+    match action {
+        "user.signup" => "Account created",
+        "user.confirmed" => "Email address confirmed",
+        "user.login" => "Signed in",
+        "user.login_failed_burst" => "Many failed sign-in attempts",
+        "user.password_changed" => "Password changed",
+        "user.password_reset_requested" => "Password reset requested",
+        "user.password_reset" => "Password reset",
+        "user.email_change_requested" => "Email change requested",
+        "user.email_changed" => "Email address changed",
+        "user.profile_updated" => "Profile updated",
+        "user.sessions_revoked" => "Signed out of other sessions",
+        "admin.user_updated" => "Account changed by staff",
+        "admin.password_reset_sent" => "Password reset sent by staff",
+        other => other,
+    }
+}
+
+/// Signs out one of my other sessions, or all of them (not this one).
+pub async fn end_sessions(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ClientIp(ip): ClientIp,
+    session: Session,
+    CsrfForm(form): CsrfForm<SessionForm>,
+) -> Result<Response, AppError> {
+    let which = (!form.session.is_empty()).then_some(form.session.as_str());
+    let current = current_hash(&session);
+    let ended = service::end_my_sessions(&state, &user, which, current.as_deref(), ip).await?;
+    flash(&session, "success", format!("Signed out of {ended} other session(s).")).await?;
+    Ok(Redirect::to("/accounts/profile/").into_response())
 }
 
 #[derive(Template)]

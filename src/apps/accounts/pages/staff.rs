@@ -8,6 +8,7 @@ use crate::apps::accounts::extract::{StaffUser, Viewer};
 use crate::apps::accounts::forms::UserListQuery;
 use crate::apps::accounts::model::User;
 use crate::apps::accounts::service::{self, staff_page_count};
+use crate::apps::accounts::store::UserFilter;
 use crate::kernel::AppState;
 use crate::kernel::http::{AppError, PageContext, render};
 
@@ -30,7 +31,8 @@ pub async fn users_page(
     Query(query): Query<UserListQuery>,
 ) -> Result<Response, AppError> {
     let current = query.page.unwrap_or(1).max(1);
-    let found = service::list_users(&state, &query.q, current).await?;
+    let filter = UserFilter { search: query.q.clone(), ..UserFilter::default() };
+    let found = service::list_users(&state, &filter, current).await?;
     let q_param = serde_urlencoded::to_string([("q", query.q.as_str())]).unwrap_or_default();
     render(&UsersPage {
         page: viewer.page,

@@ -5,6 +5,7 @@
 mod auth;
 mod profile;
 mod reset;
+mod sessions;
 mod signup;
 mod staff;
 
@@ -16,8 +17,12 @@ pub use profile::{
     update_names,
 };
 pub use reset::{request_password_reset, reset_password};
+pub use sessions::{end_my_sessions, my_sessions, security_activity};
 pub use signup::{SignupInput, confirm_account, resend_confirmation, signup};
-pub use staff::{cleanup, create_superuser, list_users, staff_page_count};
+pub use staff::{
+    AccountStats, StaffActor, UserEditInput, account_stats, cleanup, create_superuser, delete_user, edit_user,
+    list_users, revoke_sessions, send_password_reset, staff_page_count,
+};
 
 use super::emails::{self, AccountEmail};
 use super::model::{TokenPurpose, User};
@@ -45,6 +50,10 @@ pub enum AccountsError {
     InvalidToken,
     #[error("too many attempts")]
     Throttled(Duration),
+    #[error("not allowed")]
+    Forbidden,
+    #[error("no such user")]
+    NotFound,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -63,6 +72,8 @@ impl From<AccountsError> for AppError {
             AccountsError::NotConfirmed => AppError::BadRequest(NOT_CONFIRMED.into()),
             AccountsError::InvalidToken => AppError::BadRequest(INVALID_TOKEN.into()),
             AccountsError::Throttled(retry_after) => AppError::TooManyRequests { retry_after },
+            AccountsError::Forbidden => AppError::Forbidden,
+            AccountsError::NotFound => AppError::NotFound,
             AccountsError::Internal(err) => AppError::Internal(err),
         }
     }

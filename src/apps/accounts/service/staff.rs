@@ -1,11 +1,17 @@
-//! Staff-only reads, the first superuser, and the daily cleanup.
+//! What staff do to accounts (the admin console calls these), the first superuser, and the
+//! daily cleanup. The rules that protect staff from themselves live here: nobody removes their
+//! own staff flag, deactivates or deletes themselves, and only superusers touch superusers.
 
-use super::{AccountsError, Result, check_new_password, invalid};
-use crate::apps::accounts::model::{EmailAddress, Names, NewUser, Username};
-use crate::apps::accounts::store::{self, UserPage};
+use std::net::IpAddr;
+
+use super::{AccountsError, Result, check_new_password, invalid, issue_link};
+use crate::apps::accounts::model::{EmailAddress, Names, NewUser, TokenPurpose, User, Username, parse_name};
+use crate::apps::accounts::store::{self, UserFilter, UserPage};
 use crate::kernel::AppState;
+use crate::kernel::audit::{self, Change, Event};
 use crate::kernel::db::unique_violation;
-use crate::kernel::http::session::delete_expired_sessions;
+use crate::kernel::http::FieldErrors;
+use crate::kernel::http::session::{delete_expired_sessions, delete_user_sessions};
 use crate::kernel::security::password::Password;
 
 pub const USERS_PER_PAGE: i64 = 25;
@@ -15,12 +21,12 @@ pub fn staff_page_count(total: i64) -> i64 {
     ((total + USERS_PER_PAGE - 1) / USERS_PER_PAGE).max(1)
 }
 
-/// One page (1-based) of users matching `search`.
-pub async fn list_users(state: &AppState, search: &str, page: i64) -> Result<UserPage> {
-    let search = search.trim();
-    let search: String = search.chars().take(100).collect();
+/// One page (1-based) of users matching `filter`.
+pub async fn list_users(state: &AppState, filter: &UserFilter, page: i64) -> Result<UserPage> {
+    let mut filter = filter.clone();
+    filter.search = filter.search.trim().chars().take(100).collect();
     let offset = (page.clamp(1, 100_000) - 1) * USERS_PER_PAGE;
-    Ok(store::list_users(&state.db.pool, &search, USERS_PER_PAGE, offset).await?)
+    Ok(store::list_users(&state.db.pool, &filter, USERS_PER_PAGE, offset).await?)
 }
 
 /// Makes an active staff superuser, as `createsuperuser` does. The password policy applies.
@@ -29,6 +35,7 @@ pub async fn create_superuser(state: &AppState, username: &str, email: &str, pas
     let email = EmailAddress::parse(email).map_err(|e| invalid("email", e))?;
     check_new_password(state, "password", password, &[username.as_str(), email.as_str()])?;
     let password_hash = state.passwords.hash(password).await?;
+    let name = username.as_str().to_owned();
     let user = NewUser {
         username,
         email,
@@ -46,8 +53,160 @@ pub async fn create_superuser(state: &AppState, username: &str, email: &str, pas
             _ => AccountsError::Internal(err.into()),
         }
     })?;
+    let event = Event::new(audit::Actor::system(), "user.superuser_created", "user", Some(id)).named(&name);
+    audit::record(&mut tx, &event, state.clock.now()).await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// A staff member acting in the console, and from where.
+#[derive(Clone, Debug)]
+pub struct StaffActor {
+    pub user: User,
+    pub ip: IpAddr,
+}
+
+impl StaffActor {
+    fn audit(&self) -> audit::Actor {
+        audit::Actor::user(self.user.id, &self.user.username, self.ip)
+    }
+}
+
+/// What the console's edit form sends.
+#[derive(Clone, Debug)]
+pub struct UserEditInput {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub is_active: bool,
+    pub is_staff: bool,
+    pub is_superuser: bool,
+}
+
+fn flag(value: bool) -> &'static str {
+    if value { "yes" } else { "no" }
+}
+
+/// The self-protection and superuser rules for one change of `target` by `actor`.
+fn check_allowed(actor: &User, target: &User, edit: &UserEditInput) -> Result<()> {
+    let myself = actor.id == target.id;
+    if myself && (!edit.is_staff || !edit.is_active) {
+        return Err(invalid("is_staff", "You cannot remove your own staff access or deactivate yourself."));
+    }
+    if !actor.is_superuser && (target.is_superuser || edit.is_superuser) {
+        return Err(AccountsError::Forbidden);
+    }
+    Ok(())
+}
+
+/// Applies a console edit; deactivation ends the user's sessions at once.
+pub async fn edit_user(state: &AppState, actor: &StaffActor, target_id: i64, edit: &UserEditInput) -> Result<User> {
+    let target = store::find_user(&state.db.pool, target_id).await?.ok_or(AccountsError::NotFound)?;
+    check_allowed(&actor.user, &target, edit)?;
+    let mut errors = FieldErrors::new();
+    let first_name = parse_name(&edit.first_name).unwrap_or_else(|e| {
+        errors.add("first_name", e);
+        String::new()
+    });
+    let last_name = parse_name(&edit.last_name).unwrap_or_else(|e| {
+        errors.add("last_name", e);
+        String::new()
+    });
+    let email = EmailAddress::parse(&edit.email).map_err(|e| errors.add("email", e)).ok();
+    let Some(email) = email.filter(|_| errors.is_empty()) else { return Err(AccountsError::Invalid(errors)) };
+
+    let changes = audit::diff(&[
+        ("first_name", target.first_name.clone(), first_name.clone()),
+        ("last_name", target.last_name.clone(), last_name.clone()),
+        ("email", target.email.clone(), email.as_str().to_owned()),
+        ("is_active", flag(target.is_active).into(), flag(edit.is_active).into()),
+        ("is_staff", flag(target.is_staff).into(), flag(edit.is_staff).into()),
+        ("is_superuser", flag(target.is_superuser).into(), flag(edit.is_superuser).into()),
+    ]);
+    if changes.is_empty() {
+        return Ok(target);
+    }
+    let row = store::UserEdit {
+        first_name: &first_name,
+        last_name: &last_name,
+        email: email.as_str(),
+        email_key: &email.key(),
+        is_active: edit.is_active,
+        is_staff: edit.is_staff,
+        is_superuser: edit.is_superuser,
+    };
+    let mut tx = state.db.begin_write().await?;
+    if let Err(err) = store::update_user(&mut tx, target.id, &row).await {
+        return Err(match unique_violation(&err).as_deref() {
+            Some("users_email_key") => invalid("email", "Another account uses this address."),
+            _ => err.into(),
+        });
+    }
+    let event = Event::new(actor.audit(), "admin.user_updated", "user", Some(target.id)).named(&target.username);
+    audit::record(&mut tx, &event.with_changes(changes), state.clock.now()).await?;
+    tx.commit().await?;
+    let privileges_changed = target.is_staff != edit.is_staff || target.is_superuser != edit.is_superuser;
+    if !edit.is_active || privileges_changed {
+        // Deactivation and privilege changes start from fresh sessions.
+        delete_user_sessions(&state.db, target.id, None).await?;
+    }
+    store::find_user(&state.db.pool, target.id).await?.ok_or(AccountsError::NotFound)
+}
+
+/// Deletes a user from the console (never oneself; superusers only by superusers).
+pub async fn delete_user(state: &AppState, actor: &StaffActor, target_id: i64) -> Result<()> {
+    let target = store::find_user(&state.db.pool, target_id).await?.ok_or(AccountsError::NotFound)?;
+    if target.id == actor.user.id {
+        return Err(invalid("user", "You cannot delete your own account from the console."));
+    }
+    if target.is_superuser && !actor.user.is_superuser {
+        return Err(AccountsError::Forbidden);
+    }
+    let mut tx = state.db.begin_write().await?;
+    store::delete_user(&mut tx, target.id).await?;
+    let event = Event::new(actor.audit(), "admin.user_deleted", "user", Some(target.id)).named(&target.username);
+    audit::record(&mut tx, &event, state.clock.now()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Emails the user a password-reset link, as if they had asked.
+pub async fn send_password_reset(state: &AppState, actor: &StaffActor, target_id: i64) -> Result<()> {
+    let target = store::find_user(&state.db.pool, target_id).await?.ok_or(AccountsError::NotFound)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    store::void_tokens(&mut tx, target.id, TokenPurpose::Reset, now).await?;
+    let ttl = state.settings.password_reset_ttl_minutes * 60;
+    issue_link(state, &mut tx, target.id, TokenPurpose::Reset, &target.email, ttl).await?;
+    let event = Event::new(actor.audit(), "admin.password_reset_sent", "user", Some(target.id)).named(&target.username);
+    audit::record(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Ends one session (`Some(id_hash)`) or all sessions of a user, and records who did it.
+pub async fn revoke_sessions(
+    state: &AppState,
+    actor: &audit::Actor,
+    target: &User,
+    session: Option<&str>,
+    keep: Option<&str>,
+) -> Result<u64> {
+    let ended = match session {
+        Some(id_hash) => {
+            u64::from(crate::kernel::http::session::delete_user_session(&state.db, target.id, id_hash).await?)
+        }
+        None => crate::kernel::http::session::delete_user_sessions_except_hash(&state.db, target.id, keep).await?,
+    };
+    if ended > 0 {
+        let mut tx = state.db.begin_write().await?;
+        let event = Event::new(actor.clone(), "user.sessions_revoked", "user", Some(target.id))
+            .named(&target.username)
+            .with_changes(vec![Change::new("sessions", ended, 0)]);
+        audit::record(&mut tx, &event, state.clock.now()).await?;
+        tx.commit().await?;
+    }
+    Ok(ended)
 }
 
 /// Removes expired tokens and sessions, stale login counters, and sign-ups never confirmed
@@ -60,4 +219,24 @@ pub async fn cleanup(state: &AppState) -> Result<u64> {
     state.limits.sweep();
     tracing::info!(event = "cleanup", removed, "removed expired rows");
     Ok(removed)
+}
+
+/// The dashboard's account numbers.
+#[derive(Debug, Clone, Default)]
+pub struct AccountStats {
+    pub users: i64,
+    pub active: i64,
+    pub new_this_week: i64,
+    /// Sign-ups per day for the last 30 days, oldest first.
+    pub signups: Vec<(i64, i64)>,
+}
+
+pub async fn account_stats(state: &AppState) -> Result<AccountStats> {
+    let now = state.clock.now();
+    let (users, active, new_this_week) = store::user_counts(&state.db.pool, now - 7 * 86_400).await?;
+    let today = now.div_euclid(86_400);
+    let counted = store::signups_per_day(&state.db.pool, (today - 29) * 86_400).await?;
+    let signups =
+        (today - 29..=today).map(|day| (day, counted.iter().find(|(d, _)| *d == day).map_or(0, |(_, n)| *n))).collect();
+    Ok(AccountStats { users, active, new_this_week, signups })
 }

@@ -178,3 +178,8 @@ fn excerpt(body: &str) -> String {
     }
     short
 }
+
+/// (posts, likes), for the admin dashboard.
+pub async fn counts(state: &AppState) -> Result<(i64, i64)> {
+    Ok(store::counts(&state.db.pool).await?)
+}

@@ -1,4 +1,9 @@
-//! All SQL of the accounts app: users, emailed-link tokens and failed-login counters.
+//! All SQL of the accounts app: users, emailed-link tokens and failed-login counters;
+//! `staff` holds the queries of the staff list and the admin console.
+
+mod staff;
+
+pub use staff::*;
 
 use sqlx::AnyPool;
 
@@ -11,18 +16,6 @@ macro_rules! select_users {
         concat!(
             "SELECT id, username, email, password_hash, first_name, last_name, nickname, is_active, is_staff, ",
             "is_superuser, email_confirmed_at, date_joined, last_login FROM users ",
-            $tail
-        )
-    };
-}
-
-/// The staff search: an empty pattern (`%%`) matches everyone.
-macro_rules! user_search {
-    ($head:literal, $tail:literal) => {
-        concat!(
-            $head,
-            " WHERE ($1 = '%%' OR username_key LIKE $1 ESCAPE '\\' OR email_key LIKE $1 ESCAPE '\\' ",
-            "OR LOWER(first_name) LIKE $1 ESCAPE '\\' OR LOWER(last_name) LIKE $1 ESCAPE '\\') ",
             $tail
         )
     };
@@ -257,33 +250,6 @@ pub async fn record_login_failure(pool: &AnyPool, key: &str, now: i64, window_se
 pub async fn clear_login_failures(pool: &AnyPool, key: &str) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM login_attempts WHERE login_key = $1").bind(key).execute(pool).await?;
     Ok(())
-}
-
-pub struct UserPage {
-    pub users: Vec<User>,
-    pub total: i64,
-}
-
-/// Staff list: newest first, optionally filtered by a case-insensitive substring.
-pub async fn list_users(pool: &AnyPool, search: &str, limit: i64, offset: i64) -> sqlx::Result<UserPage> {
-    let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
-    let total =
-        sqlx::query_scalar(user_search!("SELECT COUNT(*) FROM users", "")).bind(&pattern).fetch_one(pool).await?;
-    let users = sqlx::query_as(user_search!(
-        "SELECT id, username, email, password_hash, first_name, last_name, nickname, is_active, is_staff, \
-         is_superuser, email_confirmed_at, date_joined, last_login FROM users",
-        "ORDER BY date_joined DESC, id DESC LIMIT $2 OFFSET $3"
-    ))
-    .bind(&pattern)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
-    .await?;
-    Ok(UserPage { users, total })
-}
-
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// The daily sweep: expired tokens, stale counters and sign-ups never confirmed in time.

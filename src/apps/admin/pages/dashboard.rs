@@ -1,0 +1,57 @@
+//! The dashboard: counts, sign-ups per day, the latest audit entries.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+
+use super::AuditRow;
+use crate::apps::accounts::{self, StaffUser, Viewer};
+use crate::apps::admin::chart::{self, Bar};
+use crate::apps::blog;
+use crate::kernel::AppState;
+use crate::kernel::audit::{self, Filter};
+use crate::kernel::clock::format_timestamp;
+use crate::kernel::http::{AppError, PageContext, render};
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct DashboardPage {
+    page: PageContext,
+    users: i64,
+    active: i64,
+    new_this_week: i64,
+    posts: i64,
+    likes: i64,
+    bars: Vec<Bar>,
+    first_day: String,
+    last_day: String,
+    width: u32,
+    height: u32,
+    recent: Vec<AuditRow>,
+}
+
+pub async fn dashboard_page(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    viewer: Viewer,
+) -> Result<Response, AppError> {
+    let stats = accounts::account_stats(&state).await?;
+    let (posts, likes) = blog::counts(&state).await?;
+    let day = |d: i64| format_timestamp(d * 86_400).chars().take(10).collect::<String>();
+    let points: Vec<(String, i64)> = stats.signups.iter().map(|(d, n)| (day(*d), *n)).collect();
+    let recent = audit::list(&state.db.pool, &Filter { limit: 10, ..Filter::default() }).await?;
+    render(&DashboardPage {
+        page: viewer.page,
+        users: stats.users,
+        active: stats.active,
+        new_this_week: stats.new_this_week,
+        posts,
+        likes,
+        first_day: points.first().map(|p| p.0.clone()).unwrap_or_default(),
+        last_day: points.last().map(|p| p.0.clone()).unwrap_or_default(),
+        bars: chart::bars(&points),
+        width: chart::WIDTH,
+        height: chart::HEIGHT,
+        recent: recent.into_iter().map(AuditRow::from).collect(),
+    })
+}
