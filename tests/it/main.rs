@@ -2,6 +2,7 @@
 //! database (SQLite, or PostgreSQL when TEST_DATABASE_URL names a server) and talks HTTP to it.
 
 mod accounts;
+mod admin;
 mod blog;
 mod kernel;
 mod support;

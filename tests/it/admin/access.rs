@@ -1,0 +1,84 @@
+//! Who may use the console: staff only, by handler type and by the router's guard; and, with
+//! ADMIN_HOST, only on that host.
+
+use super::location;
+use crate::support::TestApp;
+
+const PAGES: &[&str] = &["/admin/", "/admin/users/", "/admin/posts/", "/admin/audit/"];
+
+#[tokio::test]
+async fn anonymous_visitors_go_to_login_and_come_back() {
+    let app = TestApp::spawn().await;
+    let browser = app.browser();
+
+    for page in PAGES {
+        let res = browser.get(page).await;
+        assert_eq!(res.status(), 303, "{page}");
+        assert!(location(&res).starts_with("/accounts/login/?next=%2Fadmin%2F"), "{page}");
+    }
+}
+
+#[tokio::test]
+async fn members_who_are_not_staff_get_403_on_every_page_and_action() {
+    let app = TestApp::spawn().await;
+    let (_, member) = app.logged_in("alice").await;
+    let (_, staff) = app.staff("boss").await;
+    let id = super::user_id(&app, "alice").await;
+
+    for page in PAGES {
+        assert_eq!(member.get(page).await.status(), 403, "{page}");
+        assert_eq!(staff.get(page).await.status(), 200, "{page}");
+    }
+    for action in [
+        format!("/admin/users/{id}/"),
+        format!("/admin/users/{id}/sessions/"),
+        format!("/admin/users/{id}/password-reset/"),
+        format!("/admin/users/{id}/delete/"),
+        "/admin/users/bulk/".to_owned(),
+        "/admin/posts/1/delete/".to_owned(),
+    ] {
+        let res = member.submit(&action, &[("is_staff", "on"), ("is_active", "on"), ("email", "a@example.com")]).await;
+        assert_eq!(res.status(), 403, "{action}");
+    }
+    assert!(!super::actions(&app).await.iter().any(|a| a.starts_with("admin.")));
+}
+
+#[tokio::test]
+async fn losing_staff_rights_takes_effect_on_the_next_request() {
+    let app = TestApp::spawn().await;
+    let (_, staff) = app.staff("boss").await;
+    assert_eq!(staff.get("/admin/").await.status(), 200);
+
+    sqlx::query("UPDATE users SET is_staff = FALSE").execute(&app.state.db.pool).await.unwrap();
+
+    assert_eq!(staff.get("/admin/").await.status(), 403);
+}
+
+#[tokio::test]
+async fn with_an_admin_host_the_console_answers_only_there() {
+    let app = TestApp::spawn_with(|s| s.admin_host = Some("p.example.com".into())).await;
+    let (_, staff) = app.staff("boss").await;
+    let on_admin_host = staff.client.get(staff.url("/admin/")).header("host", "p.example.com").send().await.unwrap();
+    let on_app_host = staff.get("/admin/").await;
+    let anonymous_app_host = app.browser().get("/admin/users/").await;
+
+    assert_eq!(on_admin_host.status(), 200);
+    assert_eq!(on_app_host.status(), 404);
+    assert_eq!(anonymous_app_host.status(), 404);
+}
+
+#[tokio::test]
+async fn the_dashboard_counts_and_charts_sign_ups() {
+    let app = TestApp::spawn().await;
+    let (_, staff) = app.staff("boss").await;
+    app.confirmed_user("alice").await;
+    crate::blog::post(&staff, "hello").await;
+
+    let (status, html) = staff.get_text("/admin/").await;
+
+    assert_eq!(status, 200);
+    assert!(html.contains("<strong>2</strong><span>users</span>"));
+    assert!(html.contains("<strong>1</strong><span>posts</span>"));
+    assert_eq!(html.matches("<rect ").count(), 30);
+    assert!(html.contains("user.signup"));
+}
