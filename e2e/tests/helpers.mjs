@@ -357,3 +357,101 @@ export function prefixedShooter(prefix, defaultPage) {
     return file;
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// A server whose database was prepared first (e.g. `createsuperuser`), for the console tests.
+
+/**
+ * Like startServer(), but first makes the temp dir and environment and calls
+ * `setup({ bin, env, tmpDir, run })` with them, before `serve` starts; `run(args, extraEnv)` runs
+ * the app binary once (synchronously) with that same DATABASE_URL and returns its stdout.
+ * The server answers and stops exactly as startServer()'s does.
+ */
+export async function startServerWith({ setup } = {}) {
+  const bin = path.resolve(E2E_DIR, process.env.E2E_BIN || '../target/debug/shoestring');
+  if (!fs.existsSync(bin)) {
+    throw new Error(`App binary not found at ${bin}. Build it first (cargo build), or set E2E_BIN.`);
+  }
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoestring-e2e-'));
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  const env = {
+    ...process.env,
+    BIND: `127.0.0.1:${port}`,
+    DATABASE_URL: `sqlite://${path.join(tmpDir, 'e2e.db')}`,
+    BASE_URL: baseUrl,
+    APP_ENV: 'development',
+    RUST_LOG: 'info',
+    NO_COLOR: '1',
+  };
+  const run = (args, extraEnv = {}) => {
+    try {
+      return execFileSync(bin, args, { cwd: tmpDir, env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 60_000 });
+    } catch (e) {
+      throw new Error(`\`shoestring ${args.join(' ')}\` failed (${e.status ?? e.signal}):\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    }
+  };
+  try {
+    if (setup) await setup({ bin, env, tmpDir, run });
+  } catch (e) {
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+    throw e;
+  }
+
+  const logFd = fs.openSync(SERVER_LOG, 'w');
+  const proc = spawn(bin, ['serve'], { cwd: tmpDir, env, stdio: ['ignore', logFd, logFd] });
+  fs.closeSync(logFd);
+  let exited = null;
+  const exitPromise = new Promise((resolve) => {
+    proc.on('exit', (code, signal) => {
+      exited = { code, signal };
+      resolve(exited);
+    });
+  });
+  const server = {
+    port,
+    baseUrl,
+    tmpDir,
+    pid: proc.pid,
+    url: (p) => new URL(p, baseUrl).toString(),
+    logTail: (n) => tail(SERVER_LOG, n),
+    async stop() {
+      if (exited) return exited;
+      try {
+        process.kill(proc.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+      const done = await Promise.race([exitPromise, sleep(5000).then(() => null)]);
+      if (!done) {
+        try {
+          process.kill(proc.pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+        await exitPromise;
+      }
+      fs.rmSync(tmpDir, { recursive: true, force: true });
+      return exited;
+    },
+  };
+
+  const deadline = Date.now() + 30_000;
+  let lastError = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (exited) {
+      throw new Error(`shoestring serve exited early (${JSON.stringify(exited)}). Last lines of ${SERVER_LOG}:\n${tail(SERVER_LOG)}`);
+    }
+    try {
+      const res = await fetch(`${baseUrl}/`, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) return server;
+      lastError = `GET / answered ${res.status}`;
+    } catch (e) {
+      lastError = e.cause?.code || e.message;
+    }
+    await sleep(200);
+  }
+  await server.stop();
+  throw new Error(`shoestring serve did not answer 200 on ${baseUrl}/ within 30 s (${lastError}). Log:\n${tail(SERVER_LOG)}`);
+}

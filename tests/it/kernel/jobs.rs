@@ -123,4 +123,10 @@ async fn the_daily_cleanup_removes_expired_tokens_and_unconfirmed_sign_ups() {
         sqlx::query_scalar("SELECT username FROM users").fetch_all(&app.state.db.pool).await.unwrap();
     assert_eq!(users, vec!["alice".to_owned()]);
     assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM user_tokens").await, 0);
+    let reason: String =
+        sqlx::query_scalar("SELECT reason FROM audit_events WHERE action = 'user.unconfirmed_removed'")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(reason, "1 sign-up(s) never confirmed");
 }

@@ -214,7 +214,16 @@ pub async fn revoke_sessions(
 pub async fn cleanup(state: &AppState) -> Result<u64> {
     let now = state.clock.now();
     let unconfirmed_before = now - state.settings.confirmation_ttl_hours * 3600;
-    let removed = store::delete_stale_rows(&state.db.pool, now, unconfirmed_before, now - 3600).await?
+    let mut tx = state.db.begin_write().await?;
+    let users = store::delete_unconfirmed_users(&mut tx, unconfirmed_before).await?;
+    if users > 0 {
+        let event = Event::new(audit::Actor::system(), "user.unconfirmed_removed", "user", None)
+            .because(&format!("{users} sign-up(s) never confirmed"));
+        audit::record(&mut tx, &event, now).await?;
+    }
+    tx.commit().await?;
+    let removed = users
+        + store::delete_expired_rows(&state.db.pool, now, now - 3600).await?
         + delete_expired_sessions(&state.db, now).await?;
     state.limits.sweep();
     tracing::info!(event = "cleanup", removed, "removed expired rows");

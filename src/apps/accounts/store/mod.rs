@@ -252,22 +252,22 @@ pub async fn clear_login_failures(pool: &AnyPool, key: &str) -> sqlx::Result<()>
     Ok(())
 }
 
-/// The daily sweep: expired tokens, stale counters and sign-ups never confirmed in time.
-pub async fn delete_stale_rows(
-    pool: &AnyPool,
-    now: i64,
-    unconfirmed_before: i64,
-    attempts_before: i64,
-) -> sqlx::Result<u64> {
+/// The daily sweep of expired tokens and stale counters; returns the rows removed.
+pub async fn delete_expired_rows(pool: &AnyPool, now: i64, attempts_before: i64) -> sqlx::Result<u64> {
     let tokens = sqlx::query("DELETE FROM user_tokens WHERE expires_at <= $1").bind(now).execute(pool).await?;
     let attempts = sqlx::query("DELETE FROM login_attempts WHERE window_started_at <= $1")
         .bind(attempts_before)
         .execute(pool)
         .await?;
+    Ok(tokens.rows_affected() + attempts.rows_affected())
+}
+
+/// Removes sign-ups never confirmed since `joined_before`; returns how many.
+pub async fn delete_unconfirmed_users(tx: &mut Tx, joined_before: i64) -> sqlx::Result<u64> {
     let users =
         sqlx::query("DELETE FROM users WHERE email_confirmed_at IS NULL AND is_active = FALSE AND date_joined <= $1")
-            .bind(unconfirmed_before)
-            .execute(pool)
+            .bind(joined_before)
+            .execute(&mut **tx)
             .await?;
-    Ok(tokens.rows_affected() + attempts.rows_affected() + users.rows_affected())
+    Ok(users.rows_affected())
 }
