@@ -113,6 +113,10 @@ pub struct Settings {
     /// Default: on in development, off in production.
     #[arg(long, env = "API_DOCS", action = clap::ArgAction::Set, global = true)]
     pub api_docs: Option<bool>,
+    /// Per-IP rate limits (login, sign-up, mail, links). Only a load test turns them off;
+    /// production refuses to start without them.
+    #[arg(long, env = "RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub rate_limits: bool,
     /// Run the email/job worker inside `serve` (turn off to run workers elsewhere).
     #[arg(long, env = "RUN_WORKER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub run_worker: bool,
@@ -208,6 +212,9 @@ impl Settings {
             }
             Some(_) => {}
         }
+        if !self.rate_limits {
+            return Err(problem("RATE_LIMITS", "rate limits cannot be turned off in production"));
+        }
         let db = self.database_url.expose();
         if !(db.starts_with("postgres://") || db.starts_with("postgresql://") || db.starts_with("sqlite:")) {
             return Err(problem("DATABASE_URL", "must be a postgres:// or sqlite: URL"));
@@ -284,6 +291,13 @@ mod tests {
         let mut s = production();
         s.base_url = Some("http://app.example.com".into());
         assert_eq!(s.validate().unwrap_err().setting, "BASE_URL");
+    }
+
+    #[test]
+    fn production_refuses_to_run_without_rate_limits() {
+        let mut s = production();
+        s.rate_limits = false;
+        assert_eq!(s.validate().unwrap_err().setting, "RATE_LIMITS");
     }
 
     #[test]

@@ -53,7 +53,7 @@ impl AppState {
             policy: Arc::new(PasswordPolicy::new(settings.password_min_length)),
             allowed_hosts: Arc::new(settings.allowed_hosts()),
             media: Arc::new(LocalStorage::new(settings.media_dir.clone())),
-            limits: Arc::new(RateLimits::default()),
+            limits: Arc::new(RateLimits::new(settings.rate_limits)),
             settings: Arc::new(settings),
             db,
             clock,

@@ -6,6 +6,8 @@ use serde::Deserialize;
 #[serde(default)]
 pub struct ListQuery {
     pub page: Option<i64>,
+    /// Posts per page, 1–50 (default 10).
+    pub per_page: Option<i64>,
     pub q: String,
     pub author: String,
 }

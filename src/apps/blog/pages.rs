@@ -71,23 +71,22 @@ async fn posts_page(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     let current = query.page.unwrap_or(1).clamp(1, 100_000);
+    let per_page = query.per_page.unwrap_or(PAGE_SIZE).clamp(1, 50);
     let author = (!query.author.is_empty()).then(|| query.author.clone());
-    let find = PostQuery {
-        search: query.q.clone(),
-        author,
-        limit: PAGE_SIZE,
-        offset: (current - 1) * PAGE_SIZE,
-        liked_by: None,
-    };
+    let find =
+        PostQuery { search: query.q.clone(), author, limit: per_page, offset: (current - 1) * per_page, liked_by: None };
     let actor = actor(&viewer, ip);
     let found = service::list_posts(&state, actor.user_id(), &find).await?;
-    let filters = serde_urlencoded::to_string([("q", &query.q), ("author", &query.author)]).unwrap_or_default();
+    let mut filters = serde_urlencoded::to_string([("q", &query.q), ("author", &query.author)]).unwrap_or_default();
+    if query.per_page.is_some() {
+        filters.push_str(&format!("&per_page={per_page}"));
+    }
     let title = if query.author.is_empty() { "Posts" } else { "Posts by one author" };
     render(&ListPage {
         title,
         cards: cards(found.posts, &actor),
         count: found.count,
-        pages: page_count(found.count),
+        pages: page_count(found.count, per_page),
         here: format!("/posts/?{filters}&page={current}"),
         q: query.q,
         author: query.author,
@@ -99,8 +98,8 @@ async fn posts_page(
     })
 }
 
-fn page_count(count: i64) -> i64 {
-    ((count + PAGE_SIZE - 1) / PAGE_SIZE).max(1)
+fn page_count(count: i64, per_page: i64) -> i64 {
+    ((count + per_page - 1) / per_page).max(1)
 }
 
 async fn liked_page(
@@ -123,7 +122,7 @@ async fn liked_page(
         title: "Posts you liked",
         cards: cards(found.posts, &actor),
         count: found.count,
-        pages: page_count(found.count),
+        pages: page_count(found.count, PAGE_SIZE),
         here: format!("/posts/liked/?page={current}"),
         q: String::new(),
         author: String::new(),
