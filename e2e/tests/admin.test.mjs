@@ -87,6 +87,13 @@ async function submitLogin(p, who) {
   await clickAndWait(p, p.getByRole('button', { name: 'Log in', exact: true }));
 }
 
+/** Clicks something that loads a new page without a redirect (a GET form) and returns that page's response. */
+async function clickForResponse(p, locator) {
+  const answered = p.waitForResponse((r) => r.request().isNavigationRequest() && r.request().frame() === p.mainFrame());
+  await clickAndWait(p, locator);
+  return answered;
+}
+
 /** The text of the stat tile labelled `label` on the dashboard. */
 async function tile(p, label) {
   const li = p.locator('ul.stats li').filter({ has: p.locator('span', { hasText: new RegExp(`^${label}$`) }) });
@@ -203,7 +210,8 @@ step('2. Users: the filter form finds the member by username; open them', async 
 
   const form = p.locator('form.filters');
   await form.locator('input[name=q]').fill(MEMBER.username);
-  await clickAndWait(p, form.getByRole('button', { name: 'Apply', exact: true }));
+  const applied = await clickForResponse(p, form.getByRole('button', { name: 'Apply', exact: true }));
+  assert.equal(applied.status(), 200, `the users filter form answered ${applied.status()} for ${p.url()}`);
   const url = new URL(p.url());
   assert.equal(url.pathname, '/admin/users/');
   assert.equal(url.searchParams.get('q'), MEMBER.username, 'the filter form submits by GET');
@@ -286,8 +294,9 @@ step('5. the audit trail lists the change, filtered to Target = user', async () 
   await clickAndWait(p, p.locator('nav.admin-nav').getByRole('link', { name: 'Audit trail', exact: true }));
   assert.equal(pathOf(p), '/admin/audit/');
   await p.locator('form.filters select[name=target]').selectOption('user');
-  await clickAndWait(p, p.locator('form.filters').getByRole('button', { name: 'Filter', exact: true }));
+  const filtered = await clickForResponse(p, p.locator('form.filters').getByRole('button', { name: 'Filter', exact: true }));
   const url = new URL(p.url());
+  assert.equal(filtered.status(), 200, `the audit filter form (Target = user, the other fields left as they are) answered ${filtered.status()} for ${url.search}`);
   assert.equal(url.pathname, '/admin/audit/');
   assert.equal(url.searchParams.get('target'), 'user');
   assert.equal(await p.locator('form.filters select[name=target]').inputValue(), 'user', 'the filter is kept');
