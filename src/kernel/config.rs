@@ -97,7 +97,7 @@ pub struct Settings {
     /// argon2id iterations (OWASP minimum 2 at 19 MiB).
     #[arg(long, env = "ARGON2_ITERATIONS", default_value_t = 2, global = true)]
     pub argon2_iterations: u32,
-    /// Password hashes computed at once; the rest wait. Default: the number of cores.
+    /// Password hashes computed at once; the rest wait. Default: half the cores (at least 1).
     #[arg(long, env = "HASH_CONCURRENCY", global = true)]
     pub hash_concurrency: Option<usize>,
     /// Let visitors who are not signed in publish posts (rate-limited per IP).

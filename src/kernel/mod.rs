@@ -47,7 +47,8 @@ impl AppState {
         let passwords = PasswordHasher::new(
             settings.argon2_memory_kib,
             settings.argon2_iterations,
-            settings.hash_concurrency.unwrap_or(cores),
+            // Half the cores by default: a login flood then always leaves the other half free.
+            settings.hash_concurrency.unwrap_or((cores / 2).max(1)),
         )?;
         Ok(Self {
             policy: Arc::new(PasswordPolicy::new(settings.password_min_length)),

@@ -73,8 +73,13 @@ async fn posts_page(
     let current = query.page.unwrap_or(1).clamp(1, 100_000);
     let per_page = query.per_page.unwrap_or(PAGE_SIZE).clamp(1, 50);
     let author = (!query.author.is_empty()).then(|| query.author.clone());
-    let find =
-        PostQuery { search: query.q.clone(), author, limit: per_page, offset: (current - 1) * per_page, liked_by: None };
+    let find = PostQuery {
+        search: query.q.clone(),
+        author,
+        limit: per_page,
+        offset: (current - 1) * per_page,
+        liked_by: None,
+    };
     let actor = actor(&viewer, ip);
     let found = service::list_posts(&state, actor.user_id(), &find).await?;
     let mut filters = serde_urlencoded::to_string([("q", &query.q), ("author", &query.author)]).unwrap_or_default();

@@ -6,7 +6,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::{OnceCell, Semaphore};
+
+const DUMMY_PASSWORD: &str = "dummy password for unknown users";
 
 /// A password as typed: never printed, never logged.
 #[derive(Clone, PartialEq, Eq)]
@@ -40,7 +42,8 @@ pub enum Verdict {
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
-    dummy_hash: Arc<String>,
+    /// Made on first use, not at boot: one argon2 run would be most of the start-up time.
+    dummy_hash: Arc<OnceCell<String>>,
 }
 
 impl fmt::Debug for PasswordHasher {
@@ -52,11 +55,7 @@ impl fmt::Debug for PasswordHasher {
 impl PasswordHasher {
     pub fn new(memory_kib: u32, iterations: u32, concurrency: usize) -> anyhow::Result<Self> {
         let params = Params::new(memory_kib, iterations, 1, None).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
-        let dummy_hash = argon(&params)
-            .hash_password(b"dummy password for unknown users")
-            .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
-            .to_string();
-        Ok(Self { params, permits: Arc::new(Semaphore::new(concurrency.max(1))), dummy_hash: Arc::new(dummy_hash) })
+        Ok(Self { params, permits: Arc::new(Semaphore::new(concurrency.max(1))), dummy_hash: Arc::default() })
     }
 
     pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
@@ -75,7 +74,13 @@ impl PasswordHasher {
     /// so both cases cost one argon2 run.
     pub async fn verify(&self, password: &Password, stored: Option<&str>) -> anyhow::Result<Verdict> {
         let known = stored.is_some();
-        let stored = stored.unwrap_or(&self.dummy_hash).to_owned();
+        let stored = match stored {
+            Some(hash) => hash.to_owned(),
+            None => {
+                let make = || async { self.hash(&Password::new(DUMMY_PASSWORD)).await };
+                self.dummy_hash.get_or_try_init(make).await?.clone()
+            }
+        };
         let params = self.params.clone();
         let password = password.clone();
         self.run(move || {
@@ -126,7 +131,7 @@ mod tests {
     #[tokio::test]
     async fn unknown_users_never_match_even_the_dummy_password() {
         let hasher = PasswordHasher::new(19456, 2, 1).unwrap();
-        let verdict = hasher.verify(&Password::new("dummy password for unknown users"), None).await.unwrap();
+        let verdict = hasher.verify(&Password::new(DUMMY_PASSWORD), None).await.unwrap();
         assert_eq!(verdict, Verdict::Mismatch);
     }
 
