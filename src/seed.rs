@@ -78,6 +78,9 @@ pub async fn seed(state: &AppState, options: &SeedOptions) -> anyhow::Result<See
             like_total += 1;
         }
     }
+    sqlx::query("UPDATE counters SET value = (SELECT COUNT(*) FROM posts) WHERE name = 'posts'")
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     sqlx::query("ANALYZE").execute(&state.db.pool).await?;
     Ok(Seeded { users: user_ids.len(), posts: post_ids.len(), likes: like_total })

@@ -29,8 +29,14 @@ pub async fn list_newest(pool: &AnyPool, reader: i64, limit: i64, offset: i64) -
         .await
 }
 
+/// All posts, from the running total (kept by `insert_post` and `delete_post`).
 pub async fn count_posts(pool: &AnyPool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM posts").fetch_one(pool).await
+    sqlx::query_scalar("SELECT value FROM counters WHERE name = 'posts'").fetch_one(pool).await
+}
+
+async fn bump_post_total(tx: &mut Tx, delta: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE counters SET value = value + $1 WHERE name = 'posts'").bind(delta).execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// `pattern` is a LIKE pattern on the lower-cased body or ''; `author` a username key or ''.
@@ -95,7 +101,7 @@ pub struct NewPost<'a> {
 }
 
 pub async fn insert_post(tx: &mut Tx, post: &NewPost<'_>, now: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO posts (author_id, body, image_key, thumb_key, image_bytes, client_ip, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
     )
@@ -107,7 +113,9 @@ pub async fn insert_post(tx: &mut Tx, post: &NewPost<'_>, now: i64) -> sqlx::Res
     .bind(post.client_ip)
     .bind(now)
     .fetch_one(&mut **tx)
-    .await
+    .await?;
+    bump_post_total(tx, 1).await?;
+    Ok(id)
 }
 
 pub async fn update_body(tx: &mut Tx, id: i64, body: &str, now: i64) -> sqlx::Result<()> {
@@ -122,7 +130,12 @@ pub async fn update_body(tx: &mut Tx, id: i64, body: &str, now: i64) -> sqlx::Re
 
 /// Deletes a post; returns whether it existed.
 pub async fn delete_post(tx: &mut Tx, id: i64) -> sqlx::Result<bool> {
-    Ok(sqlx::query("DELETE FROM posts WHERE id = $1").bind(id).execute(&mut **tx).await?.rows_affected() == 1)
+    let deleted =
+        sqlx::query("DELETE FROM posts WHERE id = $1").bind(id).execute(&mut **tx).await?.rows_affected() == 1;
+    if deleted {
+        bump_post_total(tx, -1).await?;
+    }
+    Ok(deleted)
 }
 
 /// Likes once per user and post; returns whether a like was added.

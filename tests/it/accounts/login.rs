@@ -129,49 +129,48 @@ async fn a_successful_login_resets_the_failure_count() {
     assert_eq!(browser.json("/api/login/", json!({"username": "erin", "password": PASSWORD})).await.0, 200);
 }
 
+/// Sends `count` login attempts at once with `forwarded_for` (`{n}` numbers each attempt) and
+/// returns their statuses and Retry-After headers. At once, because the bucket refills one
+/// attempt every two seconds.
+async fn burst(browser: &crate::support::Browser, count: usize, forwarded_for: &str, first: usize) -> Vec<(u16, bool)> {
+    let requests = (first..first + count).map(|n| {
+        let request = browser
+            .client
+            .post(browser.url("/api/login/"))
+            .header("x-forwarded-for", forwarded_for.replace("{n}", &n.to_string()))
+            .json(&json!({"username": format!("user{n}"), "password": "wrong password here"}));
+        tokio::spawn(async move { request.send().await })
+    });
+    let mut out = Vec::new();
+    for handle in requests.collect::<Vec<_>>() {
+        let res = handle.await.unwrap().unwrap();
+        out.push((res.status().as_u16(), res.headers().contains_key("retry-after")));
+    }
+    out
+}
+
 #[tokio::test]
 async fn one_ip_is_limited_to_thirty_login_attempts_a_minute_and_forged_forwarding_is_ignored() {
     let app = TestApp::spawn().await;
     let browser = app.browser();
 
-    let mut last = 0;
-    for n in 0..31 {
-        let res = browser
-            .client
-            .post(browser.url("/api/login/"))
-            .header("x-forwarded-for", format!("198.51.100.{n}"))
-            .json(&json!({"username": format!("user{n}"), "password": "wrong password here"}))
-            .send()
-            .await
-            .unwrap();
-        last = res.status().as_u16();
-        if last == 429 {
-            assert!(res.headers().contains_key("retry-after"));
-        }
-    }
+    let answers = burst(&browser, 32, "198.51.100.{n}", 0).await;
 
-    assert_eq!(last, 429);
+    let limited: Vec<_> = answers.iter().filter(|(status, _)| *status == 429).collect();
+    assert!(!limited.is_empty() && limited.len() <= 2, "{answers:?}");
+    assert!(limited.iter().all(|(_, retry_after)| *retry_after));
 }
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
     let app = TestApp::spawn_with(|s| s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
     let browser = app.browser();
-    let attempt = |ip: &'static str, n: usize| {
-        browser
-            .client
-            .post(browser.url("/api/login/"))
-            .header("x-forwarded-for", format!("6.6.6.6, {ip}"))
-            .json(&json!({"username": format!("nobody{n}"), "password": "wrong password here"}))
-            .send()
-    };
 
-    for n in 0..30 {
-        attempt("203.0.113.1", n).await.unwrap();
-    }
+    let first = burst(&browser, 32, "6.6.6.6, 203.0.113.1", 0).await;
+    let other = burst(&browser, 1, "6.6.6.6, 203.0.113.2", 100).await;
 
-    assert_eq!(attempt("203.0.113.1", 30).await.unwrap().status(), 429);
-    assert_eq!(attempt("203.0.113.2", 31).await.unwrap().status(), 400);
+    assert!(first.iter().any(|(status, _)| *status == 429));
+    assert_eq!(other[0].0, 400);
 }
 
 #[tokio::test]
