@@ -110,82 +110,9 @@ function tail(file, lines = 40) {
  * until `GET /` answers 200. stdout and stderr go to screenshots/server.log.
  */
 export async function startServer() {
-  const bin = path.resolve(E2E_DIR, process.env.E2E_BIN || '../target/debug/shoestring');
-  if (!fs.existsSync(bin)) {
-    throw new Error(`App binary not found at ${bin}. Build it first (cargo build), or set E2E_BIN.`);
-  }
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoestring-e2e-'));
-  fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  const logFd = fs.openSync(SERVER_LOG, 'w');
-  const env = {
-    ...process.env,
-    BIND: `127.0.0.1:${port}`,
-    DATABASE_URL: `sqlite://${path.join(tmpDir, 'e2e.db')}`,
-    BASE_URL: baseUrl,
-    APP_ENV: 'development',
-    RUST_LOG: 'info',
-    NO_COLOR: '1', // plain text in server.log
-  };
-  const proc = spawn(bin, ['serve'], { cwd: tmpDir, env, stdio: ['ignore', logFd, logFd] });
-  fs.closeSync(logFd);
-  let exited = null;
-  const exitPromise = new Promise((resolve) => {
-    proc.on('exit', (code, signal) => {
-      exited = { code, signal };
-      resolve(exited);
-    });
-  });
-
-  const server = {
-    port,
-    baseUrl,
-    tmpDir,
-    pid: proc.pid,
-    url: (p) => new URL(p, baseUrl).toString(),
-    logTail: (n) => tail(SERVER_LOG, n),
-    async stop() {
-      if (exited) return exited;
-      try {
-        process.kill(proc.pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-      const done = await Promise.race([exitPromise, sleep(5000).then(() => null)]);
-      if (!done) {
-        try {
-          process.kill(proc.pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-        await exitPromise;
-      }
-      fs.rmSync(tmpDir, { recursive: true, force: true });
-      return exited;
-    },
-  };
-
-  const deadline = Date.now() + 30_000;
-  let lastError = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (exited) {
-      throw new Error(
-        `shoestring serve exited early (${JSON.stringify(exited)}). Last lines of ${SERVER_LOG}:\n${tail(SERVER_LOG)}`,
-      );
-    }
-    try {
-      const res = await fetch(`${baseUrl}/`, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
-      if (res.status === 200) return server;
-      lastError = `GET / answered ${res.status}`;
-    } catch (e) {
-      lastError = e.cause?.code || e.message;
-    }
-    await sleep(200);
-  }
-  await server.stop();
-  throw new Error(`shoestring serve did not answer 200 on ${baseUrl}/ within 30 s (${lastError}). Log:\n${tail(SERVER_LOG)}`);
+  return startServerWith();
 }
+
 
 // ---------------------------------------------------------------------------------------------
 // Page guards: foreign requests, console errors (CSP violations are console errors in Chromium),

@@ -100,5 +100,6 @@ pub struct SessionForm {
 #[serde(default)]
 pub struct UserListQuery {
     pub q: String,
+    #[serde(deserialize_with = "crate::kernel::http::extract::empty_as_none")]
     pub page: Option<i64>,
 }

@@ -14,6 +14,7 @@ pub struct UserListQuery {
     pub confirmed: String,
     /// `newest` (default), `username` or `last_login`.
     pub sort: String,
+    #[serde(deserialize_with = "crate::kernel::http::extract::empty_as_none")]
     pub page: Option<i64>,
 }
 
@@ -83,7 +84,9 @@ pub struct ReasonForm {
 pub struct AuditQuery {
     pub action: String,
     pub target: String,
+    #[serde(deserialize_with = "crate::kernel::http::extract::empty_as_none")]
     pub user: Option<i64>,
+    #[serde(deserialize_with = "crate::kernel::http::extract::empty_as_none")]
     pub before: Option<i64>,
 }
 
@@ -91,6 +94,7 @@ pub struct AuditQuery {
 #[serde(default)]
 pub struct PostListQuery {
     pub q: String,
+    #[serde(deserialize_with = "crate::kernel::http::extract::empty_as_none")]
     pub page: Option<i64>,
 }
 

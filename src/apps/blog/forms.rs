@@ -5,8 +5,10 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ListQuery {
+    #[serde(deserialize_with = "crate::kernel::http::extract::empty_as_none")]
     pub page: Option<i64>,
     /// Posts per page, 1–50 (default 10).
+    #[serde(deserialize_with = "crate::kernel::http::extract::empty_as_none")]
     pub per_page: Option<i64>,
     pub q: String,
     pub author: String,

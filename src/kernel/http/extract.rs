@@ -90,6 +90,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
     }
 }
 
+/// For optional numbers in GET forms: an empty field (`?page=`) means "not given", as browsers
+/// send every input of a form. Use with `#[serde(default, deserialize_with = "…")]`.
+pub fn empty_as_none<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    let raw: Option<String> = serde::Deserialize::deserialize(deserializer)?;
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 fn has_content_type(req: &Request, wanted: &str) -> bool {
     req.headers()
         .get(CONTENT_TYPE)

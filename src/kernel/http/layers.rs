@@ -130,7 +130,11 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
         json_error(status, &message)
     } else {
         let page = ErrorPage {
-            page: PageContext { dev_tools: !state.settings.is_production(), ..PageContext::default() },
+            page: PageContext {
+                dev_tools: !state.settings.is_production(),
+                error_page: true,
+                ..PageContext::default()
+            },
             status: status.as_u16(),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             message,

@@ -18,6 +18,8 @@ pub struct PageContext {
     pub flashes: Vec<Flash>,
     /// Development mode: the header links to the mail outbox.
     pub dev_tools: bool,
+    /// An error page, rendered without knowing who is signed in: the header shows no account links.
+    pub error_page: bool,
 }
 
 #[derive(Clone, Debug)]

@@ -69,10 +69,14 @@ async fn the_console_filters_the_trail_and_pages_through_it() {
     let posts_only = staff.get_text("/admin/audit/?target=post").await.1;
     let of_alice = staff.get_text(&format!("/admin/audit/?user={alice_id}")).await.1;
     let logins = staff.get_text("/admin/audit/?action=user.").await.1;
+    // A GET form sends its empty fields too: an empty number means "any".
+    let (empty_fields, _) = staff.get_text("/admin/audit/?action=&target=user&user=&before=").await;
+    let (bad_number, _) = staff.get_text("/admin/audit/?user=abc").await;
 
     assert!(posts_only.contains("post.created") && !posts_only.contains("user.signup"));
     assert!(of_alice.contains("user.signup") && !of_alice.contains("user.superuser_created"));
     assert!(logins.contains("user.login") && !logins.contains("post.created"));
+    assert_eq!((empty_fields, bad_number), (200, 400));
 }
 
 #[tokio::test]

@@ -118,10 +118,12 @@ async fn the_list_pages_ten_at_a_time_and_a_missing_post_is_a_404_page() {
     let first = browser.get_text("/posts/").await.1;
     let second = browser.get_text("/posts/?page=2").await.1;
     let missing = browser.get("/posts/9999/").await;
+    let empty_page = browser.get("/posts/?q=&page=&per_page=").await.status();
 
     assert!(first.contains("numbered 10") && !first.contains("numbered 00"));
     assert!(first.contains("Page 1 of 2"));
     assert!(second.contains("numbered 00"));
+    assert_eq!(empty_page, 200);
     assert_eq!(missing.status(), 404);
     assert!(missing.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
 }
