@@ -4,7 +4,6 @@
 use super::{actions, edit, location, user_id};
 use crate::support::TestApp;
 
-const ACTIVE_STAFF: &[(&str, &str)] = &[("is_active", "on"), ("is_staff", "on")];
 
 #[tokio::test]
 async fn the_list_searches_filters_and_sorts() {
