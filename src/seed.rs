@@ -78,9 +78,13 @@ pub async fn seed(state: &AppState, options: &SeedOptions) -> anyhow::Result<See
             like_total += 1;
         }
     }
-    sqlx::query("UPDATE counters SET value = (SELECT COUNT(*) FROM posts) WHERE name = 'posts'")
-        .execute(&mut *tx)
-        .await?;
+    // A bulk load writes rows directly: set the running totals from them.
+    for sql in [
+        "UPDATE counters SET value = (SELECT COUNT(*) FROM posts) WHERE name = 'posts'",
+        "UPDATE counters SET value = (SELECT COUNT(*) FROM users) WHERE name = 'users'",
+    ] {
+        sqlx::query(sql).execute(&mut *tx).await?;
+    }
     tx.commit().await?;
     sqlx::query("ANALYZE").execute(&state.db.pool).await?;
     Ok(Seeded { users: user_ids.len(), posts: post_ids.len(), likes: like_total })

@@ -7,3 +7,4 @@ CREATE TABLE counters (
     value BIGINT NOT NULL
 );
 INSERT INTO counters (name, value) SELECT 'posts', COUNT(*) FROM posts;
+INSERT INTO counters (name, value) SELECT 'users', COUNT(*) FROM users;

@@ -4,7 +4,6 @@
 use super::{actions, edit, location, user_id};
 use crate::support::TestApp;
 
-
 #[tokio::test]
 async fn the_list_searches_filters_and_sorts() {
     let app = TestApp::spawn().await;

@@ -232,7 +232,7 @@ async fn list_users(
 ) -> Result<Json<UserListResponse>, AppError> {
     let page = query.page.unwrap_or(1).max(1);
     let filter = UserFilter { search: query.q.clone(), ..UserFilter::default() };
-    let found = service::list_users(&state, &filter, page).await?;
+    let found = service::list_users(&state, &filter, page, true).await?;
     let results = found
         .users
         .into_iter()
@@ -246,7 +246,7 @@ async fn list_users(
             last_login: u.last_login,
         })
         .collect();
-    Ok(Json(UserListResponse { count: found.total, page, results }))
+    Ok(Json(UserListResponse { count: found.total.unwrap_or(0), page, results }))
 }
 
 #[derive(Serialize, ToSchema)]

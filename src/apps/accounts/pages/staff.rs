@@ -32,13 +32,13 @@ pub async fn users_page(
 ) -> Result<Response, AppError> {
     let current = query.page.unwrap_or(1).max(1);
     let filter = UserFilter { search: query.q.clone(), ..UserFilter::default() };
-    let found = service::list_users(&state, &filter, current).await?;
+    let found = service::list_users(&state, &filter, current, true).await?;
     let q_param = serde_urlencoded::to_string([("q", query.q.as_str())]).unwrap_or_default();
     render(&UsersPage {
         page: viewer.page,
-        pages: staff_page_count(found.total),
+        pages: staff_page_count(found.total.unwrap_or(0)),
         users: found.users,
-        total: found.total,
+        total: found.total.unwrap_or(0),
         q: query.q,
         current,
         q_param,

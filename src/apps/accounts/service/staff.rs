@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::{AccountsError, Result, check_new_password, invalid, issue_link};
 use crate::apps::accounts::model::{EmailAddress, Names, NewUser, TokenPurpose, User, Username, parse_name};
-use crate::apps::accounts::store::{self, UserFilter, UserPage};
+use crate::apps::accounts::store::{self, UserFilter};
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Change, Event};
 use crate::kernel::db::unique_violation;
@@ -21,12 +21,24 @@ pub fn staff_page_count(total: i64) -> i64 {
     ((total + USERS_PER_PAGE - 1) / USERS_PER_PAGE).max(1)
 }
 
+/// One page of users, and whether another follows.
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub has_next: bool,
+    /// How many match in all; counted only when asked (a filtered count scans the table).
+    pub total: Option<i64>,
+}
+
 /// One page (1-based) of users matching `filter`.
-pub async fn list_users(state: &AppState, filter: &UserFilter, page: i64) -> Result<UserPage> {
+pub async fn list_users(state: &AppState, filter: &UserFilter, page: i64, with_total: bool) -> Result<UserPage> {
     let mut filter = filter.clone();
     filter.search = filter.search.trim().chars().take(100).collect();
     let offset = (page.clamp(1, 100_000) - 1) * USERS_PER_PAGE;
-    Ok(store::list_users(&state.db.pool, &filter, USERS_PER_PAGE, offset).await?)
+    let mut users = store::list_users(&state.db.pool, &filter, USERS_PER_PAGE + 1, offset).await?;
+    let has_next = users.len() > USERS_PER_PAGE as usize;
+    users.truncate(USERS_PER_PAGE as usize);
+    let total = if with_total { Some(store::count_users(&state.db.pool, &filter).await?) } else { None };
+    Ok(UserPage { users, has_next, total })
 }
 
 /// Makes an active staff superuser, as `createsuperuser` does. The password policy applies.

@@ -55,7 +55,7 @@ pub async fn email_taken(tx: &mut Tx, email_key: &str) -> sqlx::Result<bool> {
 
 pub async fn insert_user(tx: &mut Tx, user: &NewUser, now: i64) -> sqlx::Result<i64> {
     let confirmed_at = user.is_active.then_some(now);
-    sqlx::query_scalar(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO users (username, username_key, email, email_key, password_hash, first_name, last_name, \
          nickname, is_active, is_staff, is_superuser, email_confirmed_at, date_joined) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
@@ -74,7 +74,9 @@ pub async fn insert_user(tx: &mut Tx, user: &NewUser, now: i64) -> sqlx::Result<
     .bind(confirmed_at)
     .bind(now)
     .fetch_one(&mut **tx)
-    .await
+    .await?;
+    bump_user_total(tx, 1).await?;
+    Ok(id)
 }
 
 pub async fn activate_user(tx: &mut Tx, user_id: i64, now: i64) -> sqlx::Result<()> {
@@ -128,8 +130,8 @@ pub async fn record_login(tx: &mut Tx, user_id: i64, now: i64, new_hash: Option<
 }
 
 pub async fn delete_user(tx: &mut Tx, user_id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&mut **tx).await?;
-    Ok(())
+    let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&mut **tx).await?;
+    bump_user_total(tx, -i64::try_from(deleted.rows_affected()).unwrap_or(0)).await
 }
 
 pub async fn count_sessions(pool: &AnyPool, user_id: i64, now: i64) -> sqlx::Result<i64> {
@@ -269,5 +271,6 @@ pub async fn delete_unconfirmed_users(tx: &mut Tx, joined_before: i64) -> sqlx::
             .bind(joined_before)
             .execute(&mut **tx)
             .await?;
+    bump_user_total(tx, -i64::try_from(users.rows_affected()).unwrap_or(0)).await?;
     Ok(users.rows_affected())
 }

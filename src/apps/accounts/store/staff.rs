@@ -1,35 +1,14 @@
 //! SQL for staff: the filtered, sorted user list (indexed, fast on 100,000 rows), user edits
-//! made in the console, and the dashboard's counts.
+//! made in the console, the running user total, and the dashboard's counts.
 
 use sqlx::AnyPool;
 
 use crate::apps::accounts::model::User;
 use crate::kernel::db::Tx;
+use crate::kernel::db::sql::{Sql, contains_pattern};
 
-/// `<head> FROM users WHERE <search and flag filters> <tail>`; `$1` is a LIKE pattern or '%%',
-/// `$2..$4` optional flags (active, staff, confirmed).
-macro_rules! filtered_users {
-    ($head:literal, $tail:literal) => {
-        concat!(
-            $head,
-            " FROM users WHERE ($1 = '%%' OR username_key LIKE $1 ESCAPE '\\' OR email_key LIKE $1 ESCAPE '\\' ",
-            "OR LOWER(first_name) LIKE $1 ESCAPE '\\' OR LOWER(last_name) LIKE $1 ESCAPE '\\') ",
-            "AND ($2 IS NULL OR is_active = $2) AND ($3 IS NULL OR is_staff = $3) ",
-            "AND ($4 IS NULL OR (email_confirmed_at IS NOT NULL) = $4) ",
-            $tail
-        )
-    };
-}
-
-macro_rules! user_page {
-    ($order:literal) => {
-        filtered_users!(
-            "SELECT id, username, email, password_hash, first_name, last_name, nickname, is_active, is_staff, \
-             is_superuser, email_confirmed_at, date_joined, last_login",
-            $order
-        )
-    };
-}
+const USER_COLUMNS: &str = "SELECT id, username, email, password_hash, first_name, last_name, nickname, is_active, \
+     is_staff, is_superuser, email_confirmed_at, date_joined, last_login FROM users WHERE TRUE";
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum UserSort {
@@ -48,39 +27,79 @@ pub struct UserFilter {
     pub sort: UserSort,
 }
 
-pub struct UserPage {
-    pub users: Vec<User>,
-    pub total: i64,
+impl UserFilter {
+    pub fn is_empty(&self) -> bool {
+        self.search.is_empty() && self.active.is_none() && self.staff.is_none() && self.confirmed.is_none()
+    }
 }
 
-pub async fn list_users(pool: &AnyPool, filter: &UserFilter, limit: i64, offset: i64) -> sqlx::Result<UserPage> {
-    let pattern = format!("%{}%", escape_like(&filter.search.to_lowercase()));
-    let total = sqlx::query_scalar(filtered_users!("SELECT COUNT(*)", ""))
-        .bind(&pattern)
-        .bind(filter.active)
-        .bind(filter.staff)
-        .bind(filter.confirmed)
-        .fetch_one(pool)
-        .await?;
-    let sql = match filter.sort {
-        UserSort::Newest => user_page!("ORDER BY date_joined DESC, id DESC LIMIT $5 OFFSET $6"),
-        UserSort::Username => user_page!("ORDER BY username_key LIMIT $5 OFFSET $6"),
-        UserSort::LastLogin => user_page!("ORDER BY last_login DESC, id DESC LIMIT $5 OFFSET $6"),
+/// Appends the filters that are set (each as a plain condition the planner can use) and
+/// returns the values to bind, in order.
+fn push_filters(sql: &mut Sql, filter: &UserFilter) -> (Option<String>, Vec<bool>) {
+    let mut flags = Vec::new();
+    for (value, piece) in [(filter.active, " AND is_active = "), (filter.staff, " AND is_staff = ")] {
+        if let Some(value) = value {
+            sql.push(piece).param();
+            flags.push(value);
+        }
+    }
+    match filter.confirmed {
+        Some(true) => sql.push(" AND email_confirmed_at IS NOT NULL"),
+        Some(false) => sql.push(" AND email_confirmed_at IS NULL"),
+        None => sql,
     };
-    let users = sqlx::query_as(sql)
-        .bind(&pattern)
-        .bind(filter.active)
-        .bind(filter.staff)
-        .bind(filter.confirmed)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(pool)
-        .await?;
-    Ok(UserPage { users, total })
+    if filter.search.is_empty() {
+        return (None, flags);
+    }
+    sql.push_with_param(
+        " AND (username_key LIKE ? ESCAPE '\\' OR email_key LIKE ? ESCAPE '\\' \
+         OR LOWER(first_name) LIKE ? ESCAPE '\\' OR LOWER(last_name) LIKE ? ESCAPE '\\')",
+    );
+    (Some(contains_pattern(&filter.search.to_lowercase())), flags)
 }
 
-pub fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+/// One page of users, newest first (or by username, or by last login): walks the sort's index
+/// and stops once the page is full.
+pub async fn list_users(pool: &AnyPool, filter: &UserFilter, limit: i64, offset: i64) -> sqlx::Result<Vec<User>> {
+    let mut sql = Sql::new(USER_COLUMNS);
+    let (pattern, flags) = push_filters(&mut sql, filter);
+    sql.push(match filter.sort {
+        UserSort::Newest => " ORDER BY date_joined DESC, id DESC",
+        UserSort::Username => " ORDER BY username_key",
+        UserSort::LastLogin => " ORDER BY last_login DESC, id DESC",
+    });
+    sql.push(" LIMIT ").param().push(" OFFSET ").param();
+    let mut query = sqlx::query_as(sql.finish());
+    for flag in flags {
+        query = query.bind(flag);
+    }
+    if let Some(pattern) = pattern {
+        query = query.bind(pattern);
+    }
+    query.bind(limit).bind(offset).fetch_all(pool).await
+}
+
+/// How many users match; without filters, from the running total (no scan).
+pub async fn count_users(pool: &AnyPool, filter: &UserFilter) -> sqlx::Result<i64> {
+    if filter.is_empty() {
+        return sqlx::query_scalar("SELECT value FROM counters WHERE name = 'users'").fetch_one(pool).await;
+    }
+    let mut sql = Sql::new("SELECT COUNT(*) FROM users WHERE TRUE");
+    let (pattern, flags) = push_filters(&mut sql, filter);
+    let mut query = sqlx::query_scalar(sql.finish());
+    for flag in flags {
+        query = query.bind(flag);
+    }
+    if let Some(pattern) = pattern {
+        query = query.bind(pattern);
+    }
+    query.fetch_one(pool).await
+}
+
+/// Moves the running total of users (in the transaction that adds or removes them).
+pub async fn bump_user_total(tx: &mut Tx, delta: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE counters SET value = value + $1 WHERE name = 'users'").bind(delta).execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Everything staff may edit on a user, in one statement.

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 use super::{AuditRow, staff_actor};
-use crate::apps::accounts::{self, AccountsError, StaffUser, User, UserEditInput, Viewer, find_user, staff_page_count};
+use crate::apps::accounts::{self, AccountsError, StaffUser, User, UserEditInput, Viewer, find_user};
 use crate::apps::admin::forms::{BulkForm, SessionForm, UserEditForm, UserListQuery};
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Filter};
@@ -21,10 +21,11 @@ use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext
 struct UsersPage {
     page: PageContext,
     users: Vec<User>,
-    total: i64,
+    /// Known without a scan only when no filter is set.
+    total: Option<i64>,
     query: UserListQuery,
     current: i64,
-    pages: i64,
+    has_next: bool,
     params: String,
 }
 
@@ -35,10 +36,11 @@ pub async fn users_page(
     Query(query): Query<UserListQuery>,
 ) -> Result<Response, AppError> {
     let current = query.page.unwrap_or(1).max(1);
-    let found = accounts::list_users(&state, &query.filter(), current).await?;
+    let filter = query.filter();
+    let found = accounts::list_users(&state, &filter, current, filter.is_empty()).await?;
     render(&UsersPage {
         page: viewer.page,
-        pages: staff_page_count(found.total),
+        has_next: found.has_next,
         users: found.users,
         total: found.total,
         params: query.without_page(),

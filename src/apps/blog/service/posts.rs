@@ -8,6 +8,7 @@ use crate::apps::blog::model::{Activity, Actor, LikeState, Post, PostBody, PostP
 use crate::apps::blog::store::{self, NewPost};
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Event};
+use crate::kernel::db::sql::contains_pattern;
 use crate::kernel::http::FieldErrors;
 
 /// Posts per hour, and image bytes per hour, for a signed-in author and for one anonymous IP.
@@ -28,13 +29,9 @@ pub async fn list_posts(state: &AppState, reader: Option<i64>, query: &PostQuery
         let posts = store::list_newest(pool, reader, page.0, page.1).await?;
         return Ok(PostPage { posts, count: store::count_posts(pool).await? });
     }
-    let pattern = if search.is_empty() { String::new() } else { format!("%{}%", escape_like(&search)) };
+    let pattern = if search.is_empty() { String::new() } else { contains_pattern(&search) };
     let posts = store::list_filtered(pool, reader, &pattern, &author, page).await?;
     Ok(PostPage { posts, count: store::count_filtered(pool, &pattern, &author).await? })
-}
-
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 pub async fn get_post(state: &AppState, reader: Option<i64>, id: i64) -> Result<Post> {
