@@ -34,10 +34,10 @@ pub async fn list_users(state: &AppState, filter: &UserFilter, page: i64, with_t
     let mut filter = filter.clone();
     filter.search = filter.search.trim().chars().take(100).collect();
     let offset = (page.clamp(1, 100_000) - 1) * USERS_PER_PAGE;
-    let mut users = store::list_users(&state.db.pool, &filter, USERS_PER_PAGE + 1, offset).await?;
+    let mut users = store::list_users(&state.db, &filter, USERS_PER_PAGE + 1, offset).await?;
     let has_next = users.len() > USERS_PER_PAGE as usize;
     users.truncate(USERS_PER_PAGE as usize);
-    let total = if with_total { Some(store::count_users(&state.db.pool, &filter).await?) } else { None };
+    let total = if with_total { Some(store::count_users(&state.db, &filter).await?) } else { None };
     Ok(UserPage { users, has_next, total })
 }
 

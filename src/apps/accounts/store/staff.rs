@@ -4,8 +4,8 @@
 use sqlx::AnyPool;
 
 use crate::apps::accounts::model::User;
-use crate::kernel::db::Tx;
-use crate::kernel::db::sql::{Sql, contains_pattern};
+use crate::kernel::db::sql::Sql;
+use crate::kernel::db::{Backend, Db, Tx};
 
 const USER_COLUMNS: &str = "SELECT id, username, email, password_hash, first_name, last_name, nickname, is_active, \
      is_staff, is_superuser, email_confirmed_at, date_joined, last_login FROM users WHERE TRUE";
@@ -34,8 +34,9 @@ impl UserFilter {
 }
 
 /// Appends the filters that are set (each as a plain condition the planner can use) and
-/// returns the values to bind, in order.
-fn push_filters(sql: &mut Sql, filter: &UserFilter) -> (Option<String>, Vec<bool>) {
+/// returns the values to bind, in order. Search is a plain substring test (`instr`/`strpos`:
+/// no wildcards to escape, and several times faster than LIKE on a full scan).
+fn push_filters(sql: &mut Sql, backend: Backend, filter: &UserFilter) -> (Option<String>, Vec<bool>) {
     let mut flags = Vec::new();
     for (value, piece) in [(filter.active, " AND is_active = "), (filter.staff, " AND is_staff = ")] {
         if let Some(value) = value {
@@ -51,22 +52,35 @@ fn push_filters(sql: &mut Sql, filter: &UserFilter) -> (Option<String>, Vec<bool
     if filter.search.is_empty() {
         return (None, flags);
     }
-    sql.push_with_param(
-        " AND (username_key LIKE ? ESCAPE '\\' OR email_key LIKE ? ESCAPE '\\' \
-         OR LOWER(first_name) LIKE ? ESCAPE '\\' OR LOWER(last_name) LIKE ? ESCAPE '\\')",
-    );
-    (Some(contains_pattern(&filter.search.to_lowercase())), flags)
+    sql.push_with_param(match backend {
+        Backend::Sqlite => {
+            " AND (instr(username_key, ?) > 0 OR instr(email_key, ?) > 0 \
+             OR instr(LOWER(first_name), ?) > 0 OR instr(LOWER(last_name), ?) > 0)"
+        }
+        Backend::Postgres => {
+            " AND (strpos(username_key, ?) > 0 OR strpos(email_key, ?) > 0 \
+             OR strpos(LOWER(first_name), ?) > 0 OR strpos(LOWER(last_name), ?) > 0)"
+        }
+    });
+    (Some(filter.search.to_lowercase()), flags)
 }
 
 /// One page of users, newest first (or by username, or by last login): walks the sort's index
 /// and stops once the page is full.
-pub async fn list_users(pool: &AnyPool, filter: &UserFilter, limit: i64, offset: i64) -> sqlx::Result<Vec<User>> {
+pub async fn list_users(db: &Db, filter: &UserFilter, limit: i64, offset: i64) -> sqlx::Result<Vec<User>> {
     let mut sql = Sql::new(USER_COLUMNS);
-    let (pattern, flags) = push_filters(&mut sql, filter);
-    sql.push(match filter.sort {
-        UserSort::Newest => " ORDER BY date_joined DESC, id DESC",
-        UserSort::Username => " ORDER BY username_key",
-        UserSort::LastLogin => " ORDER BY last_login DESC, id DESC",
+    let (pattern, flags) = push_filters(&mut sql, db.backend, filter);
+    // A substring search matches few rows anywhere in the table: one sequential pass and a
+    // small sort beat walking the sort's index with a table lookup per row, so `+ 0` keeps the
+    // planner off that index (on both SQLite and PostgreSQL).
+    let searching = pattern.is_some();
+    sql.push(match (filter.sort, searching) {
+        (UserSort::Newest, false) => " ORDER BY date_joined DESC, id DESC",
+        (UserSort::Newest, true) => " ORDER BY date_joined + 0 DESC, id DESC",
+        (UserSort::Username, false) => " ORDER BY username_key",
+        (UserSort::Username, true) => " ORDER BY username_key || ''",
+        (UserSort::LastLogin, false) => " ORDER BY last_login DESC, id DESC",
+        (UserSort::LastLogin, true) => " ORDER BY last_login + 0 DESC, id DESC",
     });
     sql.push(" LIMIT ").param().push(" OFFSET ").param();
     let mut query = sqlx::query_as(sql.finish());
@@ -76,16 +90,16 @@ pub async fn list_users(pool: &AnyPool, filter: &UserFilter, limit: i64, offset:
     if let Some(pattern) = pattern {
         query = query.bind(pattern);
     }
-    query.bind(limit).bind(offset).fetch_all(pool).await
+    query.bind(limit).bind(offset).fetch_all(&db.pool).await
 }
 
 /// How many users match; without filters, from the running total (no scan).
-pub async fn count_users(pool: &AnyPool, filter: &UserFilter) -> sqlx::Result<i64> {
+pub async fn count_users(db: &Db, filter: &UserFilter) -> sqlx::Result<i64> {
     if filter.is_empty() {
-        return sqlx::query_scalar("SELECT value FROM counters WHERE name = 'users'").fetch_one(pool).await;
+        return sqlx::query_scalar("SELECT value FROM counters WHERE name = 'users'").fetch_one(&db.pool).await;
     }
     let mut sql = Sql::new("SELECT COUNT(*) FROM users WHERE TRUE");
-    let (pattern, flags) = push_filters(&mut sql, filter);
+    let (pattern, flags) = push_filters(&mut sql, db.backend, filter);
     let mut query = sqlx::query_scalar(sql.finish());
     for flag in flags {
         query = query.bind(flag);
@@ -93,7 +107,7 @@ pub async fn count_users(pool: &AnyPool, filter: &UserFilter) -> sqlx::Result<i6
     if let Some(pattern) = pattern {
         query = query.bind(pattern);
     }
-    query.fetch_one(pool).await
+    query.fetch_one(&db.pool).await
 }
 
 /// Moves the running total of users (in the transaction that adds or removes them).
