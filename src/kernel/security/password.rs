@@ -1,12 +1,14 @@
-//! Password hashing with argon2id at (at least) the OWASP parameters. Hashing is CPU-heavy, so
-//! it runs on the blocking pool behind a semaphore: a login flood queues here instead of taking
-//! every core from the rest of the app. A dummy hash gives unknown users the same cost.
+//! Password hashing with argon2id at (at least) the OWASP parameters. Hashing is CPU- and
+//! memory-heavy (19 MiB a run), so it runs on a fixed set of threads of its own: a login flood
+//! queues here instead of taking every core from the rest of the app, and memory stays at one
+//! hash's worth per thread (the blocking pool's many threads would each keep a 19 MiB arena).
+//! A dummy hash gives unknown users the same cost.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version};
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::{OnceCell, oneshot};
 
 const DUMMY_PASSWORD: &str = "dummy password for unknown users";
 
@@ -38,10 +40,13 @@ pub enum Verdict {
     MatchNeedsRehash,
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
-    permits: Arc<Semaphore>,
+    /// Feeds the hashing threads; they end when the last clone of this is dropped.
+    jobs: std::sync::mpsc::Sender<Job>,
     /// Made on first use, not at boot: one argon2 run would be most of the start-up time.
     dummy_hash: Arc<OnceCell<String>>,
 }
@@ -53,9 +58,25 @@ impl fmt::Debug for PasswordHasher {
 }
 
 impl PasswordHasher {
-    pub fn new(memory_kib: u32, iterations: u32, concurrency: usize) -> anyhow::Result<Self> {
+    /// `threads` hashes run at once; the rest wait their turn.
+    pub fn new(memory_kib: u32, iterations: u32, threads: usize) -> anyhow::Result<Self> {
         let params = Params::new(memory_kib, iterations, 1, None).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
-        Ok(Self { params, permits: Arc::new(Semaphore::new(concurrency.max(1))), dummy_hash: Arc::default() })
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..threads.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new().name(format!("password-hash-{n}")).spawn(move || {
+                loop {
+                    // The lock is held only to take one job, never while hashing.
+                    let next = queue.lock().map(|q| q.recv());
+                    match next {
+                        Ok(Ok(job)) => job(),
+                        _ => return,
+                    }
+                }
+            })?;
+        }
+        Ok(Self { params, jobs, dummy_hash: Arc::default() })
     }
 
     pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
@@ -101,8 +122,12 @@ impl PasswordHasher {
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
-        let _permit = self.permits.acquire().await?;
-        Ok(tokio::task::spawn_blocking(work).await?)
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = reply.send(work());
+        });
+        self.jobs.send(job).map_err(|_| anyhow::anyhow!("the hashing threads are gone"))?;
+        Ok(answer.await?)
     }
 }
 
