@@ -27,7 +27,7 @@ adapter_versions() {
 }
 
 adapter_config() {
-  echo "one process, tokio multi-thread runtime ($(nproc) workers), sqlx pool (SQLite 4 / PostgreSQL 8), logs at warn, rate limits off"
+  echo "one process, tokio multi-thread runtime ($(nproc) workers), sqlx pool of 8 connections, logs at warn, rate limits off"
 }
 
 adapter_hasher() { echo "argon2id m=19456 t=2 p=1, on $(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 )) hashing thread(s)"; }

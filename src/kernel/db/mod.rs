@@ -37,7 +37,7 @@ impl Db {
             Backend::Postgres => url.to_owned(),
         };
         let options = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .max_connections(8)
             .acquire_timeout(Duration::from_secs(5));
         let options = match backend {
             // WAL lets readers run beside the one writer; busy_timeout (5 s, sqlx's default)
