@@ -36,9 +36,7 @@ impl Db {
             Backend::Sqlite => prepare_sqlite_url(url)?,
             Backend::Postgres => url.to_owned(),
         };
-        let options = AnyPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5));
+        let options = AnyPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(5));
         let options = match backend {
             // WAL lets readers run beside the one writer; busy_timeout (5 s, sqlx's default)
             // and BEGIN IMMEDIATE make writers queue instead of failing.
