@@ -72,7 +72,10 @@ impl From<AccountsError> for AppError {
             AccountsError::NotConfirmed => AppError::BadRequest(NOT_CONFIRMED.into()),
             AccountsError::InvalidToken => AppError::BadRequest(INVALID_TOKEN.into()),
             AccountsError::Throttled(retry_after) => AppError::TooManyRequests { retry_after },
-            AccountsError::Forbidden => AppError::Forbidden,
+            AccountsError::Forbidden => {
+                tracing::warn!(event = "authz_denied", "account change refused");
+                AppError::Forbidden
+            }
             AccountsError::NotFound => AppError::NotFound,
             AccountsError::Internal(err) => AppError::Internal(err),
         }
