@@ -47,7 +47,16 @@ impl Db {
                     Ok(())
                 })
             }),
-            Backend::Postgres => options,
+            // The app's statements are prepared once per connection; with PostgreSQL's default
+            // (`auto`) a LIMIT query whose generic plan looks costlier is re-planned on every call
+            // (~0.9 ms, most of the post list's database time). Its generic plan is the same
+            // index walk, so keep it (BENCHMARKS.md, before/after).
+            Backend::Postgres => options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("SET plan_cache_mode = force_generic_plan").await?;
+                    Ok(())
+                })
+            }),
         };
         let pool = options.connect(&url).await?;
         Ok(Self { pool, backend })
