@@ -23,6 +23,7 @@ import {
   resetScreenshots,
   shooter,
   startServer,
+  walk,
 } from './helpers.mjs';
 
 const USERNAME = `e2e_${Date.now()}`;
@@ -42,27 +43,12 @@ let guard;
 let phone; // { context, page, guard } at 390x844, opened when first needed
 let shot;
 let latestMail;
-let broken = null; // the first failed step; later steps are skipped, not failed again
 const secrets = {}; // tokens seen in mails; must never appear in the server log
 
 const pathOf = (p) => new URL(p.url()).pathname;
 
-/** A sequential step of the walk; once one fails the rest are skipped so the first failure stands out. */
-function step(name, fn) {
-  test(name, { timeout: 90_000 }, async (t) => {
-    if (broken) {
-      t.skip(`skipped: the step "${broken}" failed`);
-      return;
-    }
-    try {
-      await fn();
-    } catch (err) {
-      broken = name;
-      if (shot) await shot(`FAILED-${name.replace(/\W+/g, '-').slice(0, 40)}`).catch(() => {});
-      throw err;
-    }
-  });
-}
+const walkState = walk((name) => shot?.(name));
+const { step } = walkState;
 
 async function phonePage() {
   if (!phone) {
@@ -109,7 +95,7 @@ before(async () => {
 after(async () => {
   await browser?.close().catch(() => {});
   const exit = await server?.stop();
-  if (broken && server) {
+  if (walkState.broken && server) {
     console.error(`# server exit: ${JSON.stringify(exit)}; last lines of ${SERVER_LOG}:\n${server.logTail(40)}`);
   }
 });

@@ -26,8 +26,10 @@ import {
   guardPage,
   launchBrowser,
   mailbox,
+  newGuardedPage,
   prefixedShooter,
   startServerWith,
+  walk,
 } from './helpers.mjs';
 
 const STAMP = Date.now();
@@ -46,34 +48,12 @@ let phone; // { context, page, guard }: the superuser's cookies at 390x844
 let shot;
 let memberId;
 let memberMailHref;
-let broken = null; // the first failed step; later steps are skipped, not failed again
 
 const pathOf = (p) => new URL(p.url()).pathname;
 
-/** A sequential step of the walk; once one fails the rest are skipped so the first failure stands out. */
-function step(name, fn) {
-  test(name, { timeout: 90_000 }, async (t) => {
-    if (broken) {
-      t.skip(`skipped: the step "${broken}" failed`);
-      return;
-    }
-    try {
-      await fn();
-    } catch (err) {
-      broken = name;
-      if (shot) await shot(`FAILED-${name.replace(/\W+/g, '-').slice(0, 40)}`).catch(() => {});
-      throw err;
-    }
-  });
-}
+const walkState = walk((name) => shot?.(name));
+const { step } = walkState;
 
-async function newGuardedPage(label, options) {
-  const ctx = await browser.newContext(options);
-  ctx.setDefaultTimeout(10_000);
-  ctx.setDefaultNavigationTimeout(15_000);
-  const p = await ctx.newPage();
-  return { context: ctx, page: p, guard: await guardPage(p, label) };
-}
 
 /** The newest mail for `who` (a guarded page) from the dev outbox, read in their own browser. */
 function mailFor(who, subjectPart, pathPrefix, options) {
@@ -137,8 +117,8 @@ before(async () => {
   });
   console.log(`# shoestring serve on ${server.baseUrl} (pid ${server.pid}), log in ${SERVER_LOG}`);
   browser = await launchBrowser();
-  staff = await newGuardedPage('staff', { viewport: { width: 1280, height: 800 } });
-  member = await newGuardedPage('member', { viewport: { width: 1280, height: 800 } });
+  staff = await newGuardedPage(browser, 'staff', { viewport: { width: 1280, height: 800 } });
+  member = await newGuardedPage(browser, 'member', { viewport: { width: 1280, height: 800 } });
   shot = prefixedShooter('admin', staff.page);
 });
 
@@ -146,7 +126,7 @@ after(async () => {
   await browser?.close().catch(() => {});
   const exit = await server?.stop();
   if (fs.existsSync(SERVER_LOG)) fs.copyFileSync(SERVER_LOG, path.join(SCREENSHOTS, 'admin-server.log'));
-  if (broken && server) {
+  if (walkState.broken && server) {
     console.error(`# server exit: ${JSON.stringify(exit)}; last lines of ${SERVER_LOG}:\n${server.logTail(40)}`);
   }
 });
@@ -177,7 +157,7 @@ step('0. a member signs up, confirms from the outbox and logs in in a browser of
 });
 
 step('1. /admin/ asks an anonymous visitor to log in; the superuser lands on the dashboard', async () => {
-  anon = await newGuardedPage('anonymous', { viewport: { width: 1280, height: 800 } });
+  anon = await newGuardedPage(browser, 'anonymous', { viewport: { width: 1280, height: 800 } });
   await anon.page.goto(server.url('/admin/'));
   assert.equal(pathOf(anon.page), '/accounts/login/', `an anonymous /admin/ ends on ${anon.page.url()}`);
   assert.ok(anon.page.url().includes('next=%2Fadmin%2F'), `the login URL keeps next=%2Fadmin%2F: ${anon.page.url()}`);
@@ -239,7 +219,7 @@ step('2. Users: the filter form finds the member by username; open them', async 
 });
 
 step('2b. on a phone the users list does not scroll sideways', async () => {
-  phone = await newGuardedPage('phone', { ...PHONE, storageState: await staff.context.storageState() });
+  phone = await newGuardedPage(browser, 'phone', { ...PHONE, storageState: await staff.context.storageState() });
   const p = phone.page;
   await p.goto(server.url('/admin/users/'));
   assert.equal(pathOf(p), '/admin/users/', 'the phone shares the staff session');
@@ -312,7 +292,7 @@ step('5. the audit trail lists the change, filtered to Target = user', async () 
 });
 
 step('6. a member who is not staff gets a 403 for /admin/', async () => {
-  outsider = await newGuardedPage('outsider', { viewport: { width: 1280, height: 800 } });
+  outsider = await newGuardedPage(browser, 'outsider', { viewport: { width: 1280, height: 800 } });
   const api = outsider.context.request;
   const created = await api.post(server.url('/api/create-account/'), {
     data: { username: OUTSIDER.username, email: OUTSIDER.email, password: OUTSIDER.password },

@@ -24,8 +24,10 @@ import {
   guardPage,
   launchBrowser,
   mailbox,
+  newGuardedPage,
   prefixedShooter,
   startServer,
+  walk,
 } from './helpers.mjs';
 
 const USERNAME = `blog_${Date.now()}`;
@@ -44,7 +46,6 @@ let anon; // { context, page, guard }: a second visitor, never logged in
 let phone; // { context, page, guard } at 390x844 with the author's cookies
 let shot;
 let latestMail;
-let broken = null; // the first failed step; later steps are skipped, not failed again
 const post = {}; // { id, path, imageSrc, thumbSrc } of the post this walk publishes
 
 const pathOf = (p) => new URL(p.url()).pathname;
@@ -104,30 +105,9 @@ function makePng(width, height) {
 
 // ---------------------------------------------------------------------------------------------
 
-/** A sequential step of the walk; once one fails the rest are skipped so the first failure stands out. */
-function step(name, fn) {
-  test(name, { timeout: 90_000 }, async (t) => {
-    if (broken) {
-      t.skip(`skipped: the step "${broken}" failed`);
-      return;
-    }
-    try {
-      await fn();
-    } catch (err) {
-      broken = name;
-      if (shot) await shot(`FAILED-${name.replace(/\W+/g, '-').slice(0, 40)}`).catch(() => {});
-      throw err;
-    }
-  });
-}
+const walkState = walk((name) => shot?.(name));
+const { step } = walkState;
 
-async function newGuardedPage(label, options) {
-  const ctx = await browser.newContext(options);
-  ctx.setDefaultTimeout(10_000);
-  ctx.setDefaultNavigationTimeout(15_000);
-  const p = await ctx.newPage();
-  return { context: ctx, page: p, guard: await guardPage(p, label) };
-}
 
 /** Waits until the image has loaded and has pixels; returns its natural size. */
 async function loadedImage(img) {
@@ -212,7 +192,7 @@ before(async () => {
   server = await startServer();
   console.log(`# shoestring serve on ${server.baseUrl} (pid ${server.pid}), log in ${SERVER_LOG}`);
   browser = await launchBrowser();
-  ({ context, page, guard } = await newGuardedPage('desktop', { viewport: { width: 1280, height: 800 } }));
+  ({ context, page, guard } = await newGuardedPage(browser, 'desktop', { viewport: { width: 1280, height: 800 } }));
   shot = prefixedShooter('blog', page);
   latestMail = mailbox(page, server, shot);
 });
@@ -221,7 +201,7 @@ after(async () => {
   await browser?.close().catch(() => {});
   const exit = await server?.stop();
   if (fs.existsSync(SERVER_LOG)) fs.copyFileSync(SERVER_LOG, path.join(SCREENSHOTS, 'blog-server.log'));
-  if (broken && server) {
+  if (walkState.broken && server) {
     console.error(`# server exit: ${JSON.stringify(exit)}; last lines of ${SERVER_LOG}:\n${server.logTail(40)}`);
   }
 });
@@ -296,7 +276,7 @@ step('2. publish a post with an image', async () => {
   assert.deepEqual(await likeState(page), { label: 'Like', count: '0', pressed: 'false' });
   await shot('list-with-post');
 
-  phone = await newGuardedPage('phone', { ...PHONE, storageState: await context.storageState() });
+  phone = await newGuardedPage(browser, 'phone', { ...PHONE, storageState: await context.storageState() });
   await phone.page.goto(server.url('/posts/'));
   await loadedImage(phone.page.locator(`#post-${post.id} img.post-image`));
   assert.equal(await phone.page.locator(`#post-${post.id} form.like-form`).count(), 1, 'the phone is signed in too');
@@ -369,7 +349,7 @@ step('4. edit the post', async () => {
 });
 
 step('5. an anonymous visitor sees the post but cannot change it', async () => {
-  anon = await newGuardedPage('anonymous', { viewport: { width: 1280, height: 800 } });
+  anon = await newGuardedPage(browser, 'anonymous', { viewport: { width: 1280, height: 800 } });
   const p = anon.page;
   await p.goto(server.url('/posts/'));
   await p.getByRole('link', { name: 'Log in', exact: true }).first().waitFor();

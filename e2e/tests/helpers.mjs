@@ -10,6 +10,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { test } from 'node:test';
+
 import { chromium } from 'playwright-core';
 
 export const E2E_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -381,4 +383,39 @@ export async function startServerWith({ setup } = {}) {
   }
   await server.stop();
   throw new Error(`shoestring serve did not answer 200 on ${baseUrl}/ within 30 s (${lastError}). Log:\n${tail(SERVER_LOG)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Walks: a browser test as sequential steps
+
+/**
+ * Sequential steps of one walk: once a step fails, the later ones are skipped so the first
+ * failure stands out. `onFail(name)` may take a screenshot; `walk.broken` names the failed step.
+ */
+export function walk(onFail) {
+  const state = { broken: null };
+  state.step = (name, fn) =>
+    test(name, { timeout: 90_000 }, async (t) => {
+      if (state.broken) {
+        t.skip(`skipped: the step "${state.broken}" failed`);
+        return;
+      }
+      try {
+        await fn();
+      } catch (err) {
+        state.broken = name;
+        await Promise.resolve(onFail?.(`FAILED-${name.replace(/\W+/g, '-').slice(0, 40)}`)).catch(() => {});
+        throw err;
+      }
+    });
+  return state;
+}
+
+/** A new browser context with one page, its timeouts set, guarded by `guardPage`. */
+export async function newGuardedPage(browser, label, options) {
+  const ctx = await browser.newContext(options);
+  ctx.setDefaultTimeout(10_000);
+  ctx.setDefaultNavigationTimeout(15_000);
+  const p = await ctx.newPage();
+  return { context: ctx, page: p, guard: await guardPage(p, label) };
 }
