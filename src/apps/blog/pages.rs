@@ -16,7 +16,7 @@ use crate::apps::accounts::{CurrentUser, Viewer};
 use crate::kernel::AppState;
 use crate::kernel::http::multipart::MultipartInput;
 use crate::kernel::http::redirect::safe_next;
-use crate::kernel::http::render::flash;
+use crate::kernel::http::render::{flash, invalid};
 use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
 use crate::kernel::media::{content_type, is_valid_key};
 
@@ -223,7 +223,7 @@ async fn edit_form(
     viewer: Viewer,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    match service::update_post(&state, actor(&viewer, ip), id, None).await {
+    match service::editable(&state, &actor(&viewer, ip), id).await {
         Ok(post) => render(&form_page(&state, viewer.page, Some(id), post.body, FieldErrors::new())),
         Err(err) => login_first(err, &format!("/posts/{id}/edit/")),
     }
@@ -260,12 +260,6 @@ fn login_first(err: BlogError, here: &str) -> Result<Response, AppError> {
     }
 }
 
-fn invalid(response: Result<Response, AppError>) -> Result<Response, AppError> {
-    let mut response = response?;
-    *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
-    Ok(response)
-}
-
 #[derive(Template)]
 #[template(path = "blog/delete.html")]
 struct DeletePage {
@@ -279,7 +273,7 @@ async fn delete_form(
     viewer: Viewer,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    match service::update_post(&state, actor(&viewer, ip), id, None).await {
+    match service::editable(&state, &actor(&viewer, ip), id).await {
         Ok(post) => render(&DeletePage { page: viewer.page, post }),
         Err(err) => login_first(err, &format!("/posts/{id}/delete/")),
     }

@@ -55,6 +55,13 @@ pub async fn take_flashes(session: &Session) -> Result<Vec<Flash>, AppError> {
     }
 }
 
+/// A form page rendered again with its errors: the same response with a 400 status.
+pub fn invalid(response: Result<Response, AppError>) -> Result<Response, AppError> {
+    let mut response = response?;
+    *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    Ok(response)
+}
+
 /// Renders `template` as an HTML response.
 pub fn render(template: &impl Template) -> Result<Response, AppError> {
     let html = template.render().map_err(|e| AppError::Internal(e.into()))?;

@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 
 use crate::apps::accounts::service::{self, AccountsError};
 use crate::kernel::AppState;
+use crate::kernel::http::render::invalid;
 use crate::kernel::http::{AppError, FieldErrors, PageContext, render};
 
 pub fn router() -> Router<AppState> {
@@ -106,13 +107,6 @@ fn link_outcome(page: PageContext, outcome: Result<(), AccountsError>, link: &Li
 fn no_referrer(mut response: Response) -> Response {
     response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     response
-}
-
-/// Renders a form page again with its errors and a 400 status.
-fn invalid(response: Result<Response, AppError>) -> Result<Response, AppError> {
-    let mut response = response?;
-    *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
-    Ok(response)
 }
 
 fn no_errors() -> FieldErrors {

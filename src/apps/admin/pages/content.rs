@@ -11,7 +11,7 @@ use crate::apps::admin::forms::{AuditQuery, PostListQuery, ReasonForm};
 use crate::apps::blog::{self, Actor, Post, PostQuery};
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Filter};
-use crate::kernel::http::render::flash;
+use crate::kernel::http::render::{flash, invalid};
 use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
 
 const POSTS_PER_PAGE: i64 = 25;
@@ -86,9 +86,7 @@ pub async fn delete_post(
     if reason.is_empty() || reason.chars().count() > 500 {
         let post = blog::get_post(&state, None, id).await?;
         let errors = FieldErrors::single("reason", "Say why, in at most 500 characters.");
-        let mut response = render(&DeletePostPage { page: viewer.page, post, errors })?;
-        *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
-        return Ok(response);
+        return invalid(render(&DeletePostPage { page: viewer.page, post, errors }));
     }
     blog::delete_post(&state, Actor::new(Some(&staff), ip), id, reason).await?;
     flash(&session, "success", format!("Deleted post {id}.")).await?;

@@ -12,7 +12,7 @@ use crate::apps::admin::forms::{BulkForm, SessionForm, UserEditForm, UserListQue
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Filter};
 use crate::kernel::clock::format_timestamp;
-use crate::kernel::http::render::flash;
+use crate::kernel::http::render::{flash, invalid};
 use crate::kernel::http::session::{SessionInfo, list_user_sessions};
 use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
 
@@ -69,14 +69,13 @@ async fn user_page_for(
     let sessions = sessions
         .into_iter()
         .map(|s| (format_timestamp(s.created_at), format_timestamp(s.last_seen_at), s))
-        .map(|(c, l, s)| (s, c, l))
+        .map(|(created, seen, s)| (s, created, seen))
         .collect();
     let filter = Filter { user_id: Some(user.id), limit: 20, ..Filter::default() };
     let activity = audit::list(&state.db.pool, &filter).await?.into_iter().map(AuditRow::from).collect();
-    let status = if errors.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::BAD_REQUEST };
-    let mut response = render(&UserPage { page, user, sessions, activity, errors })?;
-    *response.status_mut() = status;
-    Ok(response)
+    let has_errors = !errors.is_empty();
+    let response = render(&UserPage { page, user, sessions, activity, errors });
+    if has_errors { invalid(response) } else { response }
 }
 
 async fn target(state: &AppState, id: i64) -> Result<User, AppError> {

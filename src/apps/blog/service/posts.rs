@@ -103,7 +103,7 @@ async fn check_quota(state: &AppState, actor: &Actor, upload_bytes: usize) -> Re
 }
 
 /// Loads the post and checks that `actor` may change it.
-async fn editable(state: &AppState, actor: &Actor, id: i64) -> Result<Post> {
+pub async fn editable(state: &AppState, actor: &Actor, id: i64) -> Result<Post> {
     let post = get_post(state, actor.user_id(), id).await?;
     match actor {
         Actor::Anonymous { .. } => Err(BlogError::Unauthorized),
