@@ -8,9 +8,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor, Transaction};
+use sqlx::{AnyPool, Connection, Executor, Transaction};
 
 pub type Tx = Transaction<'static, sqlx::Any>;
+
+/// A pooled connection idle this long is pinged before use (a server or firewall may have closed it).
+const IDLE_PING_AFTER: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -36,7 +39,21 @@ impl Db {
             Backend::Sqlite => prepare_sqlite_url(url)?,
             Backend::Postgres => url.to_owned(),
         };
-        let options = AnyPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(5));
+        // sqlx pings a connection before every acquire by default: on SQLite a round trip to the
+        // connection's thread, on PostgreSQL one to the server, each as costly as a small query.
+        // Only a connection that sat idle long enough to have been dropped is checked.
+        let options = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_PING_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            });
         let options = match backend {
             // WAL lets readers run beside the one writer; busy_timeout (5 s, sqlx's default)
             // and BEGIN IMMEDIATE make writers queue instead of failing.
