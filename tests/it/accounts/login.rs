@@ -226,8 +226,9 @@ async fn raising_the_hash_parameters_rehashes_on_the_next_login() {
     let app = TestApp::spawn().await;
     app.confirmed_user("kate").await;
     let stronger = shoestring::kernel::security::password::PasswordHasher::new(19456, 3, 1).unwrap();
-    let mut state = app.state.clone();
-    state.passwords = stronger;
+    let mut services = (*app.state).clone();
+    services.passwords = stronger;
+    let state = shoestring::kernel::AppState::from(services);
     let attempt = shoestring::apps::accounts::LoginAttempt {
         login: "kate".into(),
         password: shoestring::kernel::security::password::Password::new(PASSWORD),
