@@ -13,7 +13,7 @@ use super::service;
 use crate::kernel::AppState;
 use crate::kernel::http::csrf::CsrfToken;
 use crate::kernel::http::render::{NavUser, take_flashes};
-use crate::kernel::http::session::{IP_KEY, SEEN_AT_KEY, USER_AGENT_KEY, USER_ID_KEY};
+use crate::kernel::http::session::{IP_KEY, SEEN_AT_KEY, USER_AGENT_KEY, USER_ID_KEY, current_hash, decode_data};
 use crate::kernel::http::{AppError, PageContext};
 use crate::kernel::security::token::{hex, hmac_sha256};
 
@@ -54,25 +54,38 @@ pub async fn refresh_session(state: &AppState, session: &Session, user: &User) -
     Ok(())
 }
 
+/// The session keys that decide whether a signed-in session still counts (field names are the
+/// keys `start_session` writes).
+#[derive(serde::Deserialize)]
+struct SessionAuth {
+    auth_hash: Option<String>,
+    #[serde(default)]
+    login_at: i64,
+    #[serde(default)]
+    seen_at: i64,
+}
+
 async fn session_user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
-    let Some(user_id) = session.get::<i64>(USER_ID_KEY).await? else {
+    let Some(id_hash) = current_hash(session) else {
         return Ok(None);
     };
-    let user = service::find_user(state, user_id).await?;
-    let hash: Option<String> = session.get(AUTH_HASH_KEY).await?;
-    let login_at: i64 = session.get(LOGIN_AT_KEY).await?.unwrap_or(0);
     let now = state.clock.now();
-    let valid = user.filter(|u| {
-        u.is_active
-            && hash.as_deref() == Some(fingerprint(state, u).as_str())
-            && now < login_at + state.settings.session_max_days * 86_400
+    // The session's data and its user in one query; the session layer loads the record itself
+    // only when a handler reads or changes other keys.
+    let Some((data, user)) = service::find_session_user(state, &id_hash, now).await? else {
+        return Ok(None);
+    };
+    let auth: Option<SessionAuth> = decode_data(&data);
+    let valid = auth.as_ref().is_some_and(|auth| {
+        user.is_active
+            && auth.auth_hash.as_deref() == Some(fingerprint(state, &user).as_str())
+            && now < auth.login_at + state.settings.session_max_days * 86_400
     });
-    let Some(user) = valid else {
+    let Some(auth) = auth.filter(|_| valid) else {
         session.flush().await?;
         return Ok(None);
     };
-    let seen_at: i64 = session.get(SEEN_AT_KEY).await?.unwrap_or(0);
-    if now - seen_at >= TOUCH_EVERY_SECS {
+    if now - auth.seen_at >= TOUCH_EVERY_SECS {
         session.insert(SEEN_AT_KEY, now).await?;
     }
     Ok(Some(user))

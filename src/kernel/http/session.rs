@@ -195,6 +195,12 @@ pub async fn delete_user_sessions_except_hash(db: &Db, user_id: i64, keep: Optio
     Ok(result.rows_affected())
 }
 
+/// Reads the session keys `T` names from a session's stored data (a JSON object of every key),
+/// for queries that read a session together with other rows.
+pub fn decode_data<T: serde::de::DeserializeOwned>(data: &str) -> Option<T> {
+    serde_json::from_str(data).ok()
+}
+
 /// The name (`id_hash`) of the session a request came with.
 pub fn current_hash(session: &tower_sessions::Session) -> Option<String> {
     session.id().map(|id| id_hash(&id))

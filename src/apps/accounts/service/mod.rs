@@ -180,3 +180,8 @@ struct EventKind(&'static str, Vec<audit::Change>);
 pub async fn find_user(state: &AppState, id: i64) -> Result<Option<User>> {
     Ok(store::find_user(&state.db.pool, id).await?)
 }
+
+/// The live session named `id_hash` (its stored data) and its signed-in user.
+pub async fn find_session_user(state: &AppState, id_hash: &str, now: i64) -> Result<Option<(String, User)>> {
+    Ok(store::find_session_user(&state.db.pool, id_hash, now).await?)
+}

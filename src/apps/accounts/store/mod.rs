@@ -10,19 +10,39 @@ use sqlx::AnyPool;
 use super::model::{Names, NewUser, TokenPurpose, User, UserToken};
 use crate::kernel::db::Tx;
 
+/// Every column `User` reads; none of them is also a column of `sessions`, which it is joined with.
+macro_rules! user_columns {
+    () => {
+        "id, username, email, password_hash, first_name, last_name, nickname, is_active, is_staff, \
+         is_superuser, email_confirmed_at, date_joined, last_login"
+    };
+}
+
 /// `SELECT <every user column> FROM users <tail>` as one static string (no SQL is built at run time).
 macro_rules! select_users {
     ($tail:literal) => {
-        concat!(
-            "SELECT id, username, email, password_hash, first_name, last_name, nickname, is_active, is_staff, ",
-            "is_superuser, email_confirmed_at, date_joined, last_login FROM users ",
-            $tail
-        )
+        concat!("SELECT ", user_columns!(), " FROM users ", $tail)
     };
 }
 
 pub async fn find_user(pool: &AnyPool, id: i64) -> sqlx::Result<Option<User>> {
     sqlx::query_as(select_users!("WHERE id = $1")).bind(id).fetch_optional(pool).await
+}
+
+/// The live session whose id hashes to `id_hash`, as its stored data, with its signed-in user:
+/// one query where the session layer and a user lookup would make two, on every request of a
+/// signed-in user.
+pub async fn find_session_user(pool: &AnyPool, id_hash: &str, now: i64) -> sqlx::Result<Option<(String, User)>> {
+    let row = sqlx::query(concat!(
+        "SELECT sessions.data AS session_data, ",
+        user_columns!(),
+        " FROM sessions JOIN users ON users.id = sessions.user_id WHERE sessions.id_hash = $1 AND sessions.expires_at > $2"
+    ))
+    .bind(id_hash)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| Ok((sqlx::Row::try_get(&row, "session_data")?, sqlx::FromRow::from_row(&row)?))).transpose()
 }
 
 /// The user whose username or email matches `key` (already lower-cased).
