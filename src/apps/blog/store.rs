@@ -1,5 +1,6 @@
 //! All SQL of the blog: posts, likes, upload quotas and image files awaiting deletion.
-//! A page of posts is one query (author and the reader's like joined in), plus one count.
+//! A page of posts is one query (author and the reader's like joined in), plus one count
+//! (none for the unfiltered list, which reads a running total in the same query).
 
 use sqlx::AnyPool;
 
@@ -7,26 +8,42 @@ use super::model::Post;
 use crate::kernel::db::Tx;
 
 /// `SELECT <a post as a reader sees it> <tail>`; `$1` is the reader's user id (0 if anonymous).
+/// `$extra` adds columns after the post's own.
 macro_rules! select_posts {
     ($tail:literal) => {
+        select_posts!("", $tail)
+    };
+    ($extra:literal, $tail:literal) => {
         concat!(
             "SELECT p.id, p.author_id, u.username AS author, p.body, p.image_key, p.thumb_key, p.like_count, ",
-            "CASE WHEN l.user_id IS NULL THEN 0 ELSE 1 END AS liked, p.created_at, p.updated_at ",
-            "FROM posts p LEFT JOIN users u ON u.id = p.author_id ",
+            "CASE WHEN l.user_id IS NULL THEN 0 ELSE 1 END AS liked, p.created_at, p.updated_at",
+            $extra,
+            " FROM posts p LEFT JOIN users u ON u.id = p.author_id ",
             "LEFT JOIN likes l ON l.post_id = p.id AND l.user_id = $1 ",
             $tail
         )
     };
 }
 
-/// The newest posts: walks the `created_at` index and stops after one page.
-pub async fn list_newest(pool: &AnyPool, reader: i64, limit: i64, offset: i64) -> sqlx::Result<Vec<Post>> {
-    sqlx::query_as(select_posts!("ORDER BY p.created_at DESC, p.id DESC LIMIT $2 OFFSET $3"))
-        .bind(reader)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(pool)
-        .await
+/// The newest posts and the number of all posts: walks the `created_at` index and stops after
+/// one page. The total (the running counter) rides along on every row, saving a second query;
+/// a page past the end has no rows and reads the counter alone.
+pub async fn list_newest(pool: &AnyPool, reader: i64, limit: i64, offset: i64) -> sqlx::Result<(Vec<Post>, i64)> {
+    let rows = sqlx::query(select_posts!(
+        ", (SELECT value FROM counters WHERE name = 'posts') AS total",
+        "ORDER BY p.created_at DESC, p.id DESC LIMIT $2 OFFSET $3"
+    ))
+    .bind(reader)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let total = match rows.first() {
+        Some(row) => sqlx::Row::try_get(row, "total")?,
+        None => count_posts(pool).await?,
+    };
+    let posts = rows.iter().map(sqlx::FromRow::from_row).collect::<sqlx::Result<_>>()?;
+    Ok((posts, total))
 }
 
 /// All posts, from the running total (kept by `insert_post` and `delete_post`).

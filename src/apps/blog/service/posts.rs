@@ -26,8 +26,8 @@ pub async fn list_posts(state: &AppState, reader: Option<i64>, query: &PostQuery
     let search = query.search.trim().to_lowercase();
     let author = query.author.as_deref().unwrap_or("").trim().to_lowercase();
     if search.is_empty() && author.is_empty() {
-        let posts = store::list_newest(pool, reader, page.0, page.1).await?;
-        return Ok(PostPage { posts, count: store::count_posts(pool).await? });
+        let (posts, count) = store::list_newest(pool, reader, page.0, page.1).await?;
+        return Ok(PostPage { posts, count });
     }
     let pattern = if search.is_empty() { String::new() } else { contains_pattern(&search) };
     let posts = store::list_filtered(pool, reader, &pattern, &author, page).await?;
