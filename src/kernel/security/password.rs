@@ -1,13 +1,14 @@
 //! Password hashing with argon2id at (at least) the OWASP parameters. Hashing is CPU- and
 //! memory-heavy (19 MiB a run), so it runs on a fixed set of threads of its own: a login flood
-//! queues here instead of taking every core from the rest of the app, and memory stays at one
-//! hash's worth per thread (the blocking pool's many threads would each keep a 19 MiB arena).
+//! queues here instead of taking every core from the rest of the app, and memory is one hash's
+//! worth per thread while hashing, handed back to the system after each hash.
 //! A dummy hash gives unknown users the same cost.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::{OnceCell, oneshot};
 
 const DUMMY_PASSWORD: &str = "dummy password for unknown users";
@@ -97,13 +98,7 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
         let params = self.params.clone();
         let password = password.clone();
-        self.run(move || {
-            argon(&params)
-                .hash_password(password.expose().as_bytes())
-                .map(|h| h.to_string())
-                .map_err(|e| anyhow::anyhow!("argon2: {e}"))
-        })
-        .await?
+        self.run(move || hash_with(&params, password.expose().as_bytes())).await?
     }
 
     /// Checks `password` against `stored`, or against a dummy hash when there is no user,
@@ -120,14 +115,10 @@ impl PasswordHasher {
         let params = self.params.clone();
         let password = password.clone();
         self.run(move || {
-            let Ok(parsed) = PasswordHash::new(&stored) else {
+            let Some(stored_params) = matches(&stored, password.expose().as_bytes()) else {
                 return Verdict::Mismatch;
             };
-            let Ok(stored_params) = Params::try_from(&parsed) else {
-                return Verdict::Mismatch;
-            };
-            let ok = argon(&stored_params).verify_password(password.expose().as_bytes(), &parsed).is_ok();
-            match (ok && known, weaker(&stored_params, &params)) {
+            match (known, weaker(&stored_params, &params)) {
                 (false, _) => Verdict::Mismatch,
                 (true, true) => Verdict::MatchNeedsRehash,
                 (true, false) => Verdict::Match,
@@ -146,8 +137,59 @@ impl PasswordHasher {
     }
 }
 
-fn argon(params: &Params) -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+/// glibc's largest dynamic mmap threshold. A freed mapping smaller than this raises the
+/// threshold to its size, after which blocks that size come from the thread's arena and stay
+/// resident: argon2's 19 MiB stayed in the process from the second login on (BENCHMARKS.md).
+const GLIBC_MMAP_THRESHOLD_MAX: usize = 32 * 1024 * 1024;
+
+/// argon2's working memory for `params`. Its capacity is above that threshold, so it is always
+/// a fresh mapping, handed back to the system when the hash ends; only the blocks argon2 uses
+/// are written, so the rest of the capacity never becomes resident.
+fn working_memory(params: &Params) -> Vec<Block> {
+    let blocks = params.block_count();
+    let mut memory = Vec::with_capacity(blocks.max(GLIBC_MMAP_THRESHOLD_MAX / Block::SIZE + 1));
+    memory.resize(blocks, Block::default());
+    memory
+}
+
+fn compute(params: &Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), argon2::Error> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()).hash_password_into_with_memory(
+        password,
+        salt,
+        out,
+        working_memory(params),
+    )
+}
+
+/// A PHC string (`$argon2id$v=19$m=…,t=…,p=1$salt$hash`) for `password` with a fresh salt.
+fn hash_with(params: &Params, password: &[u8]) -> anyhow::Result<String> {
+    let salt = argon2::password_hash::generate_salt();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    compute(params, password, &salt, &mut out).map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|e| anyhow::anyhow!("argon2: {e}"))?,
+        salt: Some(Salt::new(&salt).map_err(|e| anyhow::anyhow!("argon2: {e}"))?),
+        hash: Some(Output::new(&out).map_err(|e| anyhow::anyhow!("argon2: {e}"))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// The parameters `stored` was made with, if `password` is the one it hashes. Anything but an
+/// argon2id v19 PHC string with a salt and a hash never matches; the comparison of the hashes
+/// takes constant time (`Output`'s equality).
+fn matches(stored: &str, password: &[u8]) -> Option<Params> {
+    let parsed = PasswordHash::new(stored).ok()?;
+    let expected_version: u32 = Version::V0x13.into();
+    if parsed.algorithm != Algorithm::Argon2id.ident() || parsed.version != Some(expected_version) {
+        return None;
+    }
+    let params = Params::try_from(&parsed).ok()?;
+    let (salt, expected) = (parsed.salt?, parsed.hash?);
+    let mut out = vec![0u8; expected.len()];
+    compute(&params, password, &salt, &mut out).ok()?;
+    (Output::new(&out).ok()? == expected).then_some(params)
 }
 
 fn weaker(stored: &Params, wanted: &Params) -> bool {
@@ -166,6 +208,22 @@ mod tests {
         let right = hasher.verify(&Password::new("correct horse battery staple"), Some(&hash)).await.unwrap();
         let wrong = hasher.verify(&Password::new("correct horse battery stapl"), Some(&hash)).await.unwrap();
         assert_eq!((right, wrong), (Verdict::Match, Verdict::Mismatch));
+    }
+
+    #[test]
+    fn hashes_agree_with_the_argon2_crates_own_hasher_and_verifier() {
+        use argon2::{PasswordHasher as _, PasswordVerifier as _};
+        let params = Params::new(19456, 2, 1, None).unwrap();
+        let reference = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let ours = hash_with(&params, b"correct horse battery staple").unwrap();
+        let theirs = reference.hash_password(b"correct horse battery staple").unwrap().to_string();
+
+        assert!(reference.verify_password(b"correct horse battery staple", ours.as_str()).is_ok());
+        assert!(reference.verify_password(b"correct horse battery stapl", ours.as_str()).is_err());
+        assert!(matches(&theirs, b"correct horse battery staple").is_some());
+        assert!(matches(&theirs, b"correct horse battery stapl").is_none());
+        let argon2i = theirs.replacen("$argon2id$", "$argon2i$", 1);
+        assert!(matches(&argon2i, b"correct horse battery staple").is_none(), "only argon2id is accepted");
     }
 
     #[tokio::test]
