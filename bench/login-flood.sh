@@ -5,25 +5,14 @@
 # medians. Rate limits are off, so every login attempt reaches the password hasher.
 # Usage: bench/login-flood.sh [path/to/release/shoestring] [sqlite|postgres-url]
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="$(realpath "${1:-$ROOT/target/release/shoestring}")"
-WORK="$(mktemp -d)"
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-export DATABASE_URL="${2:-sqlite://$WORK/flood.db}" MEDIA_DIR="$WORK/media" BIND="127.0.0.1:$PORT"
-export APP_ENV=development RUST_LOG=warn RATE_LIMITS=false RUN_WORKER=false
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init "$@"
 SECONDS_EACH="${SECONDS_EACH:-10}"
 ROUNDS="${ROUNDS:-3}"
 PASSWORD="flood bench password"
-BASE="http://127.0.0.1:$PORT"
 
-(cd "$WORK" && "$BIN" seed --users 1000 --posts 10000 --images 0 --password "$PASSWORD" --replace >/dev/null)
-"$BIN" serve >"$WORK/server.log" 2>&1 &
-SERVER=$!
-trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-for _ in $(seq 1 100); do curl -fsS "$BASE/" >/dev/null 2>&1 && break; sleep 0.1; done
-COOKIE="$(curl -fsS -c - -o /dev/null -H 'content-type: application/json' \
-  -d "{\"username\": \"user0001\", \"password\": \"$PASSWORD\"}" "$BASE/api/login/" \
-  | awk '$6 == "sessionid" { print "sessionid=" $7 }')"
+bench_serve --users 1000 --posts 10000 --password "$PASSWORD"
+COOKIE="$(bench_login user0001 "$PASSWORD")"
 cat >"$WORK/login.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '{"username": "user0002", "password": "$PASSWORD"}'
