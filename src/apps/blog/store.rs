@@ -9,6 +9,11 @@ use crate::kernel::db::Tx;
 
 /// `SELECT <a post as a reader sees it> <tail>`; `$1` is the reader's user id (0 if anonymous).
 /// `$extra` adds columns after the post's own.
+///
+/// Hot statements wrap parameters in `CAST(… AS BIGINT)`: SQLite re-prepares a statement on every
+/// execution when the value of a bare parameter could change its plan — one compared with an
+/// indexed column (the bundled SQLite has STAT4), or a LIMIT/OFFSET — which was a quarter of the
+/// post list's CPU time (BENCHMARKS.md). The planner never looks into an expression that way.
 macro_rules! select_posts {
     ($tail:literal) => {
         select_posts!("", $tail)
@@ -19,7 +24,7 @@ macro_rules! select_posts {
             "CASE WHEN l.user_id IS NULL THEN 0 ELSE 1 END AS liked, p.created_at, p.updated_at",
             $extra,
             " FROM posts p LEFT JOIN users u ON u.id = p.author_id ",
-            "LEFT JOIN likes l ON l.post_id = p.id AND l.user_id = $1 ",
+            "LEFT JOIN likes l ON l.post_id = p.id AND l.user_id = CAST($1 AS BIGINT) ",
             $tail
         )
     };
@@ -31,7 +36,7 @@ macro_rules! select_posts {
 pub async fn list_newest(pool: &AnyPool, reader: i64, limit: i64, offset: i64) -> sqlx::Result<(Vec<Post>, i64)> {
     let rows = sqlx::query(select_posts!(
         ", (SELECT value FROM counters WHERE name = 'posts') AS total",
-        "ORDER BY p.created_at DESC, p.id DESC LIMIT $2 OFFSET $3"
+        "ORDER BY p.created_at DESC, p.id DESC LIMIT CAST($2 AS BIGINT) OFFSET CAST($3 AS BIGINT)"
     ))
     .bind(reader)
     .bind(limit)
