@@ -165,13 +165,14 @@ fn compute(params: &Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> Res
 fn hash_with(params: &Params, password: &[u8]) -> anyhow::Result<String> {
     let salt = argon2::password_hash::generate_salt();
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-    compute(params, password, &salt, &mut out).map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
+    let failed = |e: &dyn fmt::Display| anyhow::anyhow!("argon2: {e}");
+    compute(params, password, &salt, &mut out).map_err(|e| failed(&e))?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(params).map_err(|e| anyhow::anyhow!("argon2: {e}"))?,
-        salt: Some(Salt::new(&salt).map_err(|e| anyhow::anyhow!("argon2: {e}"))?),
-        hash: Some(Output::new(&out).map_err(|e| anyhow::anyhow!("argon2: {e}"))?),
+        params: ParamsString::try_from(params).map_err(|e| failed(&e))?,
+        salt: Some(Salt::new(&salt).map_err(|e| failed(&e))?),
+        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
     };
     Ok(phc.to_string())
 }
