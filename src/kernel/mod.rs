@@ -8,6 +8,7 @@ pub mod db;
 pub mod email;
 pub mod http;
 pub mod jobs;
+pub mod lifecycle;
 pub mod media;
 pub mod security;
 pub mod telemetry;
