@@ -11,7 +11,9 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod media;
 pub mod security;
+pub mod session;
 pub mod telemetry;
+pub mod validation;
 
 use std::sync::Arc;
 
