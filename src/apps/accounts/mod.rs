@@ -20,9 +20,9 @@ pub use extract::{CurrentUser, MaybeUser, StaffUser, Viewer};
 pub use model::{SessionInfo, User};
 pub use sections::{Summary, SummaryLine, UserSection, UserSections};
 pub use service::{
-    AccountStats, AccountsError, LoginAttempt, StaffActor, UserEditInput, account_stats, authenticate, cleanup,
-    create_superuser, delete_user, edit_user, find_user, list_users, revoke_sessions, send_password_reset,
-    staff_page_count, user_sessions,
+    AccountStats, AccountsError, LoginAttempt, StaffActor, USERS_PER_PAGE, UserEditInput, account_stats, authenticate,
+    cleanup, create_superuser, delete_user, edit_user, find_user, list_users, revoke_sessions, send_password_reset,
+    user_sessions,
 };
 pub use store::{UserFilter, UserSort};
 

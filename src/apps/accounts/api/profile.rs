@@ -18,6 +18,7 @@ use crate::apps::accounts::service::{self, NamesInput};
 use crate::apps::accounts::store::UserFilter;
 use crate::kernel::AppState;
 use crate::kernel::http::{ApiJson, AppError, ClientIp, ErrorBody};
+use crate::kernel::pagination::PageRequest;
 use crate::kernel::security::password::Password;
 use crate::kernel::session::current_hash;
 use crate::kernel::validation::FieldErrors;
@@ -237,7 +238,7 @@ async fn list_users(
     _staff: StaffUser,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<UserListResponse>, AppError> {
-    let page = query.page.unwrap_or(1).max(1);
+    let page = PageRequest::new(query.page, service::USERS_PER_PAGE);
     let filter = UserFilter { search: query.q.clone(), ..UserFilter::default() };
     let found = service::list_users(&state, &filter, page, true).await?;
     let results = found
@@ -253,7 +254,7 @@ async fn list_users(
             last_login: u.last_login,
         })
         .collect();
-    Ok(Json(UserListResponse { count: found.total.unwrap_or(0), page, results }))
+    Ok(Json(UserListResponse { count: found.total.unwrap_or(0), page: page.number, results }))
 }
 
 #[derive(Serialize, ToSchema)]

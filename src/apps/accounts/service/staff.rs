@@ -11,15 +11,11 @@ use crate::apps::accounts::store::{self, UserFilter};
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Change, Event};
 use crate::kernel::db::UniqueField;
+use crate::kernel::pagination::PageRequest;
 use crate::kernel::security::password::Password;
 use crate::kernel::validation::FieldErrors;
 
 pub const USERS_PER_PAGE: i64 = 25;
-
-/// How many pages of users there are (at least one, even when empty).
-pub fn staff_page_count(total: i64) -> i64 {
-    ((total + USERS_PER_PAGE - 1) / USERS_PER_PAGE).max(1)
-}
 
 /// One page of users, and whether another follows.
 pub struct UserPage {
@@ -29,14 +25,18 @@ pub struct UserPage {
     pub total: Option<i64>,
 }
 
-/// One page (1-based) of users matching `filter`.
-pub async fn list_users(state: &AppState, filter: &UserFilter, page: i64, with_total: bool) -> Result<UserPage> {
+/// One page of users matching `filter`, `USERS_PER_PAGE` to a page.
+pub async fn list_users(
+    state: &AppState,
+    filter: &UserFilter,
+    page: PageRequest,
+    with_total: bool,
+) -> Result<UserPage> {
     let mut filter = filter.clone();
     filter.search = filter.search.trim().chars().take(100).collect();
-    let offset = (page.clamp(1, 100_000) - 1) * USERS_PER_PAGE;
-    let mut users = store::list_users(&state.db, &filter, USERS_PER_PAGE + 1, offset).await?;
-    let has_next = users.len() > USERS_PER_PAGE as usize;
-    users.truncate(USERS_PER_PAGE as usize);
+    let mut users = store::list_users(&state.db, &filter, page.size + 1, page.offset()).await?;
+    let has_next = users.len() as i64 > page.size;
+    users.truncate(usize::try_from(page.size).unwrap_or(0));
     let total = if with_total { Some(store::count_users(&state.db, &filter).await?) } else { None };
     Ok(UserPage { users, has_next, total })
 }
