@@ -63,7 +63,7 @@ async fn user_page_for(
     user: User,
     errors: FieldErrors,
 ) -> Result<Response, AppError> {
-    let sessions = accounts::user_sessions(&state, user.id).await?;
+    let sessions = accounts::user_sessions(state, user.id).await?;
     let sessions = sessions
         .into_iter()
         .map(|s| (format_timestamp(s.created_at), format_timestamp(s.last_seen_at), s))
