@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `createsuperuser`, `send-test-email`.
+//! The command line: `serve` (default), `migrate`, `createsuperuser`, `seed`, `send-test-email`.
 //! Each subcommand is a few lines that call into the library.
 
 use std::io::{BufRead, Write};
@@ -27,7 +27,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply migrations, start the job worker and serve HTTP (the default).
+    /// Apply migrations, start the job worker (unless RUN_WORKER=false) and serve HTTP (the default).
     Serve,
     /// Apply database migrations and exit.
     Migrate,

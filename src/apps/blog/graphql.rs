@@ -1,5 +1,6 @@
 //! GraphQL for the blog at `/graphql`: the same service and permission rules as the REST API,
-//! bounded in depth and complexity, introspection off in production, JSON bodies only (so a
+//! bounded in depth and complexity, introspection only while the API docs are on (`API_DOCS`;
+//! off in production by default), JSON bodies only (so a
 //! cross-site form cannot post to it). GraphiQL is served from the binary when docs are on.
 
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema, SimpleObject};

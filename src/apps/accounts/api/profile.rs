@@ -163,7 +163,7 @@ async fn change_password(
 ) -> Result<Json<Details>, AppError> {
     let current = Password::new(required(req.current_password, "current_password")?);
     let new = Password::new(required(req.new_password, "new_password")?);
-    let hash = service::change_password(&state, &user, &current, &new, ip).await?;
+    let hash = service::change_password(&state, &user, &current, &new, current_hash(&session).as_deref(), ip).await?;
     refresh_session(&state, &session, &User { password_hash: hash, ..user }).await?;
     Ok(details("Password successfully changed."))
 }
@@ -173,7 +173,7 @@ pub struct DeleteAccountRequest {
     password: Option<String>,
 }
 
-/// Delete my account and personal data (needs the password).
+/// Delete my account and personal data (needs the password); my posts stay, without an author.
 #[utoipa::path(post, path = "/api/delete-account/", tag = "profile", request_body = DeleteAccountRequest,
     responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn delete_account(

@@ -184,9 +184,19 @@ pub async fn delete_user(state: &AppState, sections: &UserSections, actor: &Staf
     Ok(())
 }
 
-/// Emails the user a password-reset link, as if they had asked.
+/// Only superusers act on superusers (anyone may act on themselves).
+fn check_may_manage(actor: &User, target: &User) -> Result<()> {
+    if target.is_superuser && !actor.is_superuser && actor.id != target.id {
+        return Err(AccountsError::Forbidden);
+    }
+    Ok(())
+}
+
+/// Emails the user a password-reset link. Staff may send one at any time: the hourly cap of
+/// the "forgot password" form is for visitors.
 pub async fn send_password_reset(state: &AppState, actor: &StaffActor, target_id: i64) -> Result<()> {
     let target = store::find_user(&state.db.pool, target_id).await?.ok_or(AccountsError::NotFound)?;
+    check_may_manage(&actor.user, &target)?;
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     store::void_tokens(&mut tx, target.id, TokenPurpose::Reset, now).await?;
@@ -198,8 +208,23 @@ pub async fn send_password_reset(state: &AppState, actor: &StaffActor, target_id
     Ok(())
 }
 
-/// Ends one session (`Some(id_hash)`) or all sessions of a user, and records who did it.
+/// Staff end one session (`Some(id_hash)`) or every session of a user; returns the user and
+/// how many sessions ended.
 pub async fn revoke_sessions(
+    state: &AppState,
+    actor: &StaffActor,
+    target_id: i64,
+    session: Option<&str>,
+) -> Result<(User, u64)> {
+    let target = store::find_user(&state.db.pool, target_id).await?.ok_or(AccountsError::NotFound)?;
+    check_may_manage(&actor.user, &target)?;
+    let ended = end_sessions(state, &actor.audit(), &target, session, None).await?;
+    Ok((target, ended))
+}
+
+/// Ends one session (`Some(id_hash)`) or all sessions of `target` but `keep`, and records who
+/// did it when any ended.
+pub(super) async fn end_sessions(
     state: &AppState,
     actor: &audit::Actor,
     target: &User,

@@ -128,10 +128,8 @@ pub async fn revoke_sessions(
     Path(id): Path<i64>,
     CsrfForm(form): CsrfForm<SessionForm>,
 ) -> Result<Response, AppError> {
-    let user = target(&state, id).await?;
     let which = (!form.session.is_empty()).then_some(form.session.as_str());
-    let actor = audit::Actor::user(staff.id, &staff.username, ip);
-    let ended = accounts::revoke_sessions(&state, &actor, &user, which, None).await?;
+    let (user, ended) = accounts::revoke_sessions(&state, &staff_actor(staff, ip), id, which).await?;
     flash(&session, "success", format!("Signed {} out of {ended} session(s).", user.username)).await?;
     Ok(Redirect::to(&format!("/admin/users/{id}/")).into_response())
 }
