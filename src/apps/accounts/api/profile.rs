@@ -258,7 +258,7 @@ async fn list_users(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct SessionResponse {
+pub struct SignedInSession {
     /// Names the session (a hash of its id; the id itself never leaves the cookie).
     id: String,
     created_at: i64,
@@ -271,18 +271,18 @@ pub struct SessionResponse {
 
 /// Where I am signed in.
 #[utoipa::path(get, path = "/api/sessions/", tag = "profile",
-    responses((status = 200, body = Vec<SessionResponse>), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Vec<SignedInSession>), (status = 401, body = ErrorBody)))]
 async fn list_sessions(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     session: Session,
-) -> Result<Json<Vec<SessionResponse>>, AppError> {
+) -> Result<Json<Vec<SignedInSession>>, AppError> {
     let current = current_hash(&session);
     let sessions = service::user_sessions(&state, user.id).await?;
     Ok(Json(
         sessions
             .into_iter()
-            .map(|s| SessionResponse {
+            .map(|s| SignedInSession {
                 current: Some(&s.id_hash) == current.as_ref(),
                 id: s.id_hash,
                 created_at: s.created_at,
