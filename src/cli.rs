@@ -101,7 +101,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SendTestEmail { to } => {
             let text = "This is a test email from Shoestring. Your mail settings work.".to_owned();
             let html = format!("<p>{text}</p>");
-            state.mailer.send(&Message { to, subject: "Shoestring test email".into(), text, html }).await?;
+            state.mailer.send(&Message { to, subject: "Shoestring test email".into(), text, html, id: None }).await?;
             say!("Sent.");
             Ok(())
         }
