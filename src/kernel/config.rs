@@ -107,6 +107,10 @@ pub struct Settings {
     /// Largest accepted image upload, in bytes.
     #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 5 * 1024 * 1024, global = true)]
     pub max_upload_bytes: usize,
+    /// Memory for decoding uploaded images at once, in MiB; an image needing more is refused,
+    /// and uploads beyond it wait up to 10 s, then get 503. The default suits a 512 MB server.
+    #[arg(long, env = "IMAGE_MEMORY_MB", default_value_t = 96, global = true)]
+    pub image_memory_mb: u32,
     /// Folder for uploaded images (outside any served root).
     #[arg(long, env = "MEDIA_DIR", default_value = "data/media", global = true)]
     pub media_dir: std::path::PathBuf,

@@ -47,6 +47,7 @@ fn gql_error(err: BlogError) -> async_graphql::Error {
         BlogError::NotFound => "NOT_FOUND",
         BlogError::Throttled(_) => "TOO_MANY_REQUESTS",
         BlogError::TooLarge => "PAYLOAD_TOO_LARGE",
+        BlogError::Busy => "SERVICE_UNAVAILABLE",
         BlogError::Internal(e) => {
             tracing::error!(error = ?e, "graphql internal error");
             "INTERNAL"
