@@ -1,6 +1,6 @@
 //! The middleware every request passes, outermost first: request id and trace span, security
 //! headers, error pages, panic catcher, timeout, Host allowlist, cross-origin refusal,
-//! CSRF cookie, session, body limit. Spans name the route template, never the raw URI, so
+//! CSRF cookie, session, body deadline, body limit. Spans name the route template, never the raw URI, so
 //! tokens in paths stay out of logs.
 
 use std::time::Duration;
@@ -16,7 +16,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::timeout::TimeoutLayer;
+use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -55,6 +55,7 @@ pub fn wrap(router: Router<AppState>, state: AppState) -> Router {
         .layer(CsrfLayer::new())
         .layer(middleware::from_fn_with_state(state.clone(), csrf_cookie))
         .layer(session_layer(&state.settings, store))
+        .layer(RequestBodyDeadlineLayer::new(Duration::from_secs(state.settings.body_read_timeout_secs.max(1))))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     router.layer(stack).with_state(state)
 }
