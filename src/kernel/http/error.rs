@@ -98,7 +98,8 @@ impl AppError {
         }
     }
 
-    fn message(&self) -> String {
+    /// The message a client may see.
+    pub fn message(&self) -> String {
         match self {
             AppError::Invalid(errors) => errors.summary(),
             AppError::BadRequest(message) => message.clone(),
