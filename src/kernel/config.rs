@@ -316,10 +316,9 @@ fn check_link_template(
     else {
         return Err(problem(setting, "must be a path (/…) or an http(s):// URL"));
     };
-    if let Some(base) = production_base {
-        if host_of(base).as_deref() != Some(host.as_str()) && !template.starts_with("https://") {
-            return Err(problem(setting, "a link to another host must be https"));
-        }
+    let foreign = production_base.is_some_and(|base| host_of(base).as_deref() != Some(host.as_str()));
+    if foreign && !template.starts_with("https://") {
+        return Err(problem(setting, "a link to another host must be https"));
     }
     Ok(())
 }
