@@ -82,17 +82,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(state).await,
         Command::Migrate => {
-            state.db.migrate().await?;
+            for line in crate::migrate(&state).await? {
+                say!("{line}");
+            }
             say!("Migrations applied.");
             Ok(())
         }
         Command::Createsuperuser { username, email, noinput } => {
-            state.db.migrate().await?;
+            crate::migrate(&state).await?;
             createsuperuser(&state, username, email, noinput).await
         }
         Command::Seed(options) => {
             anyhow::ensure!(!state.settings.is_production(), "seed is for development and benchmark databases");
-            state.db.migrate().await?;
+            crate::migrate(&state).await?;
             let seeded = crate::seed::seed(&state, &options).await?;
             say!("seeded users={} posts={} likes={}", seeded.users, seeded.posts, seeded.likes);
             say!("passwords written to {}", options.passwords_file.display());
@@ -109,7 +111,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(state: AppState) -> anyhow::Result<()> {
-    state.db.migrate().await?;
+    crate::migrate(&state).await?;
     let listener = lifecycle::listener(state.settings.bind)?;
     tracing::info!(address = %listener.local_addr()?, env = ?state.settings.env, "listening");
     let (stop, stopped) = watch::channel(false);
