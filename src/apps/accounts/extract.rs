@@ -13,9 +13,9 @@ use super::service;
 use crate::kernel::AppState;
 use crate::kernel::http::csrf::CsrfToken;
 use crate::kernel::http::render::{NavUser, take_flashes};
-use crate::kernel::http::session::{IP_KEY, SEEN_AT_KEY, USER_AGENT_KEY, USER_ID_KEY, current_hash, decode_data};
 use crate::kernel::http::{AppError, PageContext};
 use crate::kernel::security::token::{hex, hmac_sha256};
+use crate::kernel::session::{IP_KEY, SEEN_AT_KEY, USER_AGENT_KEY, USER_ID_KEY, current_hash, decode_data};
 
 const AUTH_HASH_KEY: &str = "auth_hash";
 const LOGIN_AT_KEY: &str = "login_at";

@@ -4,10 +4,12 @@
 
 mod api;
 mod emails;
+mod errors;
 mod extract;
 mod forms;
 mod model;
 mod pages;
+mod sections;
 mod service;
 mod store;
 
@@ -15,11 +17,12 @@ use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use extract::{CurrentUser, MaybeUser, StaffUser, Viewer};
-pub use model::User;
+pub use model::{SessionInfo, User};
+pub use sections::{Summary, SummaryLine, UserSection, UserSections};
 pub use service::{
     AccountStats, AccountsError, LoginAttempt, StaffActor, UserEditInput, account_stats, authenticate, cleanup,
     create_superuser, delete_user, edit_user, find_user, list_users, revoke_sessions, send_password_reset,
-    staff_page_count,
+    staff_page_count, user_sessions,
 };
 pub use store::{UserFilter, UserSort};
 

@@ -17,8 +17,9 @@ use crate::kernel::AppState;
 use crate::kernel::http::multipart::MultipartInput;
 use crate::kernel::http::redirect::safe_next;
 use crate::kernel::http::render::{flash, invalid};
-use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
+use crate::kernel::http::{AppError, ClientIp, CsrfForm, PageContext, render};
 use crate::kernel::media::{content_type, is_valid_key};
+use crate::kernel::validation::FieldErrors;
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let upload_limit = state.settings.max_upload_bytes + 64 * 1024;

@@ -1,9 +1,9 @@
 //! JSON endpoints for a signed-in user's own account, and the staff user list.
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use utoipa::{IntoParams, ToSchema};
@@ -13,12 +13,14 @@ use utoipa_axum::routes;
 use super::{Details, details};
 use crate::apps::accounts::extract::{CurrentUser, StaffUser, refresh_session};
 use crate::apps::accounts::model::User;
+use crate::apps::accounts::sections::UserSections;
 use crate::apps::accounts::service::{self, NamesInput};
 use crate::apps::accounts::store::UserFilter;
 use crate::kernel::AppState;
-use crate::kernel::http::session::current_hash;
-use crate::kernel::http::{ApiJson, AppError, ClientIp, ErrorBody, FieldErrors};
+use crate::kernel::http::{ApiJson, AppError, ClientIp, ErrorBody};
 use crate::kernel::security::password::Password;
+use crate::kernel::session::current_hash;
+use crate::kernel::validation::FieldErrors;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -175,13 +177,14 @@ pub struct DeleteAccountRequest {
     responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn delete_account(
     State(state): State<AppState>,
+    Extension(sections): Extension<UserSections>,
     ClientIp(ip): ClientIp,
     CurrentUser(user): CurrentUser,
     session: Session,
     ApiJson(req): ApiJson<DeleteAccountRequest>,
 ) -> Result<Json<Details>, AppError> {
     let password = Password::new(required(req.password, "password")?);
-    service::delete_account(&state, &user, &password, ip).await?;
+    service::delete_account(&state, &sections, &user, &password, ip).await?;
     session.flush().await?;
     Ok(details("Account deleted."))
 }
@@ -189,8 +192,12 @@ async fn delete_account(
 /// All of my data, as a file download.
 #[utoipa::path(get, path = "/api/export/", tag = "profile",
     responses((status = 200, description = "The account data as a JSON file"), (status = 401, body = ErrorBody)))]
-async fn export(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Result<impl IntoResponse, AppError> {
-    let data = service::export_account(&state, &user).await?;
+async fn export(
+    State(state): State<AppState>,
+    Extension(sections): Extension<UserSections>,
+    CurrentUser(user): CurrentUser,
+) -> Result<impl IntoResponse, AppError> {
+    let data = service::export_account(&state, &sections, &user).await?;
     let disposition = "attachment; filename=\"shoestring-account.json\"";
     Ok(([(header::CONTENT_DISPOSITION, disposition)], Json(data)))
 }
@@ -270,7 +277,7 @@ async fn list_sessions(
     session: Session,
 ) -> Result<Json<Vec<SessionResponse>>, AppError> {
     let current = current_hash(&session);
-    let sessions = service::my_sessions(&state, &user).await?;
+    let sessions = service::user_sessions(&state, user.id).await?;
     Ok(Json(
         sessions
             .into_iter()

@@ -13,8 +13,9 @@ use crate::apps::accounts::model::User;
 use crate::apps::accounts::service::{self, AccountsError};
 use crate::kernel::AppState;
 use crate::kernel::http::render::flash;
-use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
+use crate::kernel::http::{AppError, ClientIp, CsrfForm, PageContext, render};
 use crate::kernel::security::password::Password;
+use crate::kernel::validation::FieldErrors;
 
 #[derive(Template)]
 #[template(path = "accounts/password_change.html")]

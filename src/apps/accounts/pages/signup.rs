@@ -9,7 +9,8 @@ use crate::apps::accounts::extract::Viewer;
 use crate::apps::accounts::forms::{ButtonForm, EmailForm, SignupForm};
 use crate::apps::accounts::service::{self, AccountsError};
 use crate::kernel::AppState;
-use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
+use crate::kernel::http::{AppError, ClientIp, CsrfForm, PageContext, render};
+use crate::kernel::validation::FieldErrors;
 
 #[derive(Template)]
 #[template(path = "accounts/signup.html")]

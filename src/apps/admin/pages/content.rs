@@ -12,7 +12,8 @@ use crate::apps::blog::{self, Actor, Post, PostQuery};
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Filter};
 use crate::kernel::http::render::{flash, invalid};
-use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
+use crate::kernel::http::{AppError, ClientIp, CsrfForm, PageContext, render};
+use crate::kernel::validation::FieldErrors;
 
 const POSTS_PER_PAGE: i64 = 25;
 const AUDIT_PER_PAGE: i64 = 50;

@@ -2,19 +2,22 @@
 //! (edit, sessions, password reset, recent activity) and deletion with a confirmation page.
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 use super::{AuditRow, staff_actor};
-use crate::apps::accounts::{self, AccountsError, StaffUser, User, UserEditInput, Viewer, find_user};
+use crate::apps::accounts::{
+    self, AccountsError, SessionInfo, StaffUser, User, UserEditInput, UserSections, Viewer, find_user,
+};
 use crate::apps::admin::forms::{BulkForm, SessionForm, UserEditForm, UserListQuery};
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Filter};
 use crate::kernel::clock::format_timestamp;
 use crate::kernel::http::render::{flash, invalid};
-use crate::kernel::http::session::{SessionInfo, list_user_sessions};
-use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
+use crate::kernel::http::{AppError, ClientIp, CsrfForm, PageContext, render};
+use crate::kernel::validation::FieldErrors;
 
 #[derive(Template)]
 #[template(path = "admin/users.html")]
@@ -65,7 +68,7 @@ async fn user_page_for(
     user: User,
     errors: FieldErrors,
 ) -> Result<Response, AppError> {
-    let sessions = list_user_sessions(&state.db, user.id, state.clock.now()).await?;
+    let sessions = accounts::user_sessions(&state, user.id).await?;
     let sessions = sessions
         .into_iter()
         .map(|s| (format_timestamp(s.created_at), format_timestamp(s.last_seen_at), s))
@@ -181,6 +184,7 @@ pub async fn delete_form(
 
 pub async fn delete_user(
     State(state): State<AppState>,
+    Extension(sections): Extension<UserSections>,
     StaffUser(staff): StaffUser,
     ClientIp(ip): ClientIp,
     session: Session,
@@ -188,7 +192,7 @@ pub async fn delete_user(
     CsrfForm(_): CsrfForm<SessionForm>,
 ) -> Result<Response, AppError> {
     let user = target(&state, id).await?;
-    accounts::delete_user(&state, &staff_actor(staff, ip), id).await?;
+    accounts::delete_user(&state, &sections, &staff_actor(staff, ip), id).await?;
     flash(&session, "success", format!("Deleted {}.", user.username)).await?;
     Ok(Redirect::to("/admin/users/").into_response())
 }
@@ -196,6 +200,7 @@ pub async fn delete_user(
 /// Bulk deactivate or delete: the first POST shows a confirmation page, the second applies.
 pub async fn bulk(
     State(state): State<AppState>,
+    Extension(sections): Extension<UserSections>,
     StaffUser(staff): StaffUser,
     ClientIp(ip): ClientIp,
     session: Session,
@@ -231,7 +236,7 @@ pub async fn bulk(
     let (mut done, mut refused) = (0, Vec::new());
     for id in form.ids {
         let outcome = match action {
-            "delete" => accounts::delete_user(&state, &actor, id).await,
+            "delete" => accounts::delete_user(&state, &sections, &actor, id).await,
             _ => deactivate(&state, &actor, id).await,
         };
         match outcome {
