@@ -93,21 +93,19 @@ fn site_findings(host: &Host, site: &Site) -> Vec<Finding> {
     let mut findings = vec![secrets(host, site)];
     let unit = format!("{}.service", site.unit());
     let id = format!("HOST-UNIT-{}", site.name.to_string().to_uppercase());
-    findings.push(
-        match host.run(&["systemd-analyze", "security", "--no-pager", &unit]).ok().and_then(|o| exposure(&o)) {
-            Some(score) if score <= EXPOSURE_TARGET => {
-                Finding::ok(&id, format!("{unit} exposure {score:.1} (target ≤ 2.0)"))
-            }
-            Some(score) => Finding::error(
-                &id,
-                format!("{unit} exposure {score:.1} (target ≤ 2.0)"),
-                "restore the unit: `shoestring server setup`",
-            ),
-            None => {
-                Finding::error(&id, format!("`systemd-analyze security {unit}` gave no score"), "check the unit exists")
-            }
-        },
-    );
+    let analysis = host.run(&["systemd-analyze", "security", "--no-pager", &unit]);
+    findings.push(match analysis.as_deref().map(exposure) {
+        Ok(Some(score)) if score <= EXPOSURE_TARGET => {
+            Finding::ok(&id, format!("{unit} exposure {score:.1} (target ≤ 2.0)"))
+        }
+        Ok(Some(score)) => Finding::error(
+            &id,
+            format!("{unit} exposure {score:.1} (target ≤ 2.0)"),
+            "restore the unit: `shoestring server setup`",
+        ),
+        Ok(None) => Finding::error(&id, format!("`systemd-analyze security {unit}` printed no score"), "check the unit"),
+        Err(err) => Finding::error(&id, format!("{err:#}"), "check the unit exists"),
+    });
     let active = host.run(&["systemctl", "is-active", &unit]).unwrap_or_default();
     let id = format!("HOST-SITE-{}", site.name.to_string().to_uppercase());
     findings.push(if active.trim() == "active" {

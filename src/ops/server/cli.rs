@@ -108,7 +108,7 @@ pub struct SiteAddArgs {
 pub struct SiteOptions {
     /// The site's name with --domain (default: the domain's first label).
     #[arg(long = "site")]
-    pub name: Option<SiteName>,
+    pub site_name: Option<SiteName>,
     #[arg(long, value_enum, default_value = "sqlite")]
     pub db: DbKind,
     /// `acme` (Let's Encrypt) in production; `internal` (Caddy's own CA) for tests and staging.
@@ -171,6 +171,19 @@ fn static_root(s: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(clap::Parser)]
+    struct Wrapper {
+        #[command(subcommand)]
+        server: ServerCommand,
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Wrapper::command().debug_assert();
+        crate::cli::Cli::command().debug_assert();
+    }
 
     #[test]
     fn admin_names_exclude_root_and_shell_characters() {

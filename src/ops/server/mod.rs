@@ -129,7 +129,7 @@ fn setup(host: &Host, args: &SetupArgs, smtp_url: Option<&str>) -> anyhow::Resul
     let mut sites = site::load_all(host)?;
     if let Some(domain) = &args.domain {
         let first_label = domain.to_string().split('.').next().unwrap_or_default().replace('-', "");
-        let name = match &args.site.name {
+        let name = match &args.site.site_name {
             Some(name) => name.clone(),
             None => first_label.parse().map_err(anyhow::Error::msg)?,
         };

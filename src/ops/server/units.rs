@@ -36,8 +36,10 @@ pub fn service(site: &Site) -> FileSpec {
 
 /// The overall exposure `systemd-analyze security UNIT` prints on its last line.
 pub fn exposure(output: &str) -> Option<f32> {
-    let line = output.lines().rev().find(|l| l.contains("Overall exposure level"))?;
-    line.rsplit(':').next()?.split_whitespace().next()?.parse().ok()
+    let line = output.lines().rev().find(|l| l.contains("Overall exposure level for "))?;
+    // Not the last colon: in the C locale the line ends in ":-)" instead of an emoji.
+    let (_, after) = line.split_once("Overall exposure level for ")?.1.split_once(": ")?;
+    after.split_whitespace().next()?.parse().ok()
 }
 
 /// Socket and service files, verified, then enabled and started; a changed file restarts both.
@@ -149,6 +151,7 @@ mod tests {
         let out = "  ✓ PrivateTmp=  Service has no access to other software's temporary files\n\n\
             → Overall exposure level for shoestring-blog.service: 1.6 OK 🙂\n";
         assert_eq!(exposure(out), Some(1.6));
+        assert_eq!(exposure("-> Overall exposure level for x.service: 1.2 OK :-)\n"), Some(1.2));
         assert_eq!(exposure("nothing"), None);
     }
 }
