@@ -83,6 +83,7 @@ boot() {
     [ $((SECONDS - start)) -lt 90 ] || fail "no SSH on the container after 90 s"
     sleep 0.5
   done
+  vps systemctl is-system-running --wait >/dev/null || true
   printf 'container up in %s s\n' $((SECONDS - start))
 }
 
@@ -131,5 +132,16 @@ expect_status() {
 fingerprint() {
   inside sh -c 'find /etc /var/lib/shoestring /usr/local/bin -xdev -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum;
        stat -c "%n %a %U:%G" /etc/shoestring/*.env /var/lib/shoestring/* 2>/dev/null;
-       nft list ruleset | grep -v "^\s*elements"; systemctl list-units --state=active --no-legend --plain | sort'
+       nft list ruleset | grep -v "^\s*elements";
+       systemctl list-units --state=active --no-legend --plain --type=service,socket,timer,mount \
+         | grep -v -e "^user" -e "^session-" | sort'
+}
+
+# Compares the server with a fingerprint taken earlier; shows the difference when there is one.
+same_as() {
+  local before="$1" now
+  now="$(fingerprint)"
+  [ "$now" = "$before" ] && return 0
+  diff <(printf '%s\n' "$before") <(printf '%s\n' "$now") | head -20 >&2
+  return 1
 }

@@ -63,7 +63,7 @@ probe_fail2ban() {
       -o UserKnownHostsFile="$WORK/known_hosts" "intruder@$VPS_IP" true >/dev/null 2>&1 || true
   done
   sleep 2
-  inside fail2ban-client status sshd | grep -q "$CTL_IP" || fail "no ban after failed logins"
+  grep -q "$CTL_IP" <<<"$(inside fail2ban-client status sshd)" || fail "no ban after failed logins"
   if as_user alice true 2>/dev/null; then fail "a banned address can still connect"; fi
   pass "failed SSH logins get the address banned"
   inside fail2ban-client set sshd unbanip "$CTL_IP" >/dev/null
@@ -86,8 +86,8 @@ probe_units() {
     fi
   done
   pass "site units' exposure within 2.0"
-  inside stat -c '%a %U:%G' /etc/shoestring/shop.env | grep -qx '640 root:shoestring-shop' || fail "env file mode"
-  inside stat -c '%a' /var/lib/shoestring/shop | grep -qx 700 || fail "data dir mode"
+  [ "$(inside stat -c '%a %U:%G' /etc/shoestring/shop.env)" = '640 root:shoestring-shop' ] || fail "env file mode"
+  [ "$(inside stat -c '%a' /var/lib/shoestring/shop)" = 700 ] || fail "data dir mode"
   inside grep -q SECRET /etc/environment && fail "secret in /etc/environment"
   local super
   super="$(inside runuser -u postgres -- psql -XAtc "SELECT rolsuper FROM pg_roles WHERE rolname='shoestring_shop'")"

@@ -42,7 +42,7 @@ REMOTE=(--host "root@$VPS_IP")
 for opt in "${OPTS[@]}"; do REMOTE+=(--ssh-option "$opt"); done
 
 # --- before: Debian's defaults ------------------------------------------------------------------
-vps sshd -T | grep -qx 'passwordauthentication yes' || fail "expected Debian's default sshd"
+grep -qx 'passwordauthentication yes' <<<"$(vps sshd -T)" || fail "expected Debian's default sshd"
 [ "$(ctl ssh -o BatchMode=yes -o PubkeyAuthentication=no -o UserKnownHostsFile="$WORK/known_hosts" \
   "root@$VPS_IP" true 2>&1 | grep -o 'publickey,password' || true)" = publickey,password ] \
   || fail "before setup sshd should offer passwords"
@@ -54,7 +54,7 @@ ctl scp -q "${scp_opts[@]}" "$BIN" "root@$VPS_IP:/root/shoestring"
 before="$(fingerprint)"
 vps /root/shoestring server setup --admin-user alice --phase configure --dry-run | tee "$WORK/dry.txt"
 grep -q 'would change (dry run, nothing applied)' "$WORK/dry.txt" || fail "no plan printed"
-[ "$(fingerprint)" = "$before" ] || fail "--dry-run changed the server"
+same_as "$before" || fail "--dry-run changed the server"
 pass "--dry-run prints the plan and changes nothing"
 
 # --- first run on the server itself: the lock-out guard holds SSH as it was -------------------------
@@ -66,14 +66,15 @@ set -e
 printf 'first run: %s s\n' $((SECONDS - t))
 [ "$status" -ne 0 ] || fail "a blocked SSH step must make the run fail"
 grep -q 'blocked  ssh' "$WORK/run1.txt" && grep -q 'HOST-SSH-GUARD' "$WORK/run1.txt" || fail "no guard finding"
-vps sshd -T | grep -qx 'passwordauthentication yes' || fail "the guard let passwords be turned off"
-vps sshd -T | grep -qx 'permitrootlogin without-password' || fail "the guard changed root login"
+sshd_after="$(vps sshd -T)"
+grep -qx 'passwordauthentication yes' <<<"$sshd_after" || fail "the guard let passwords be turned off"
+grep -qx 'permitrootlogin without-password' <<<"$sshd_after" || fail "the guard changed root login"
 pass "lock-out guard: without a login by alice, root login and passwords stay as they were"
 
 # --- over SSH from the laptop side: second connection, lockdown, first site ------------------------------
 t=$SECONDS
 ctl "$BIN" server setup "${REMOTE[@]}" --admin-user alice --phase configure \
-  --domain example.com --tls internal | tee "$WORK/run2.txt"
+  --domain example.com --tls internal 2>&1 | tee "$WORK/run2.txt"
 printf 'remote run with the first site: %s s\n' $((SECONDS - t))
 grep -q 'second connection: alice@' "$WORK/run2.txt" || fail "no second-connection login"
 grep -q 'changed  ssh: key-only, no root login' "$WORK/run2.txt" || fail "SSH was not locked down"
@@ -89,10 +90,11 @@ t=$SECONDS
 ctl "$BIN" server setup "${REMOTE[@]}" --admin-user alice --phase configure | tee "$WORK/run3.txt"
 printf 'second run: %s s\n' $((SECONDS - t))
 grep -q 'steps: no change' "$WORK/run3.txt" || fail "the second run changed something"
-[ "$(fingerprint)" = "$before" ] || fail "the second run changed files or states"
+same_as "$before" || fail "the second run changed files or states"
 pass "second run: no change (same files, modes, ruleset and units)"
 ctl "$BIN" server site add shop "${REMOTE[@]}" --domain example.org --db postgres --tls internal \
-  --admin-allow 10.254.77.0/24 --dry-run | grep -q 'nothing to do' || fail "site add is not idempotent"
+  --admin-allow 10.254.77.0/24 --dry-run | tee "$WORK/site2-again.txt"
+grep -q 'steps: nothing to do' "$WORK/site2-again.txt" || fail "site add is not idempotent"
 pass "site add again: nothing to do"
 
 # --- the report -----------------------------------------------------------------------------------------

@@ -88,8 +88,10 @@ pub fn render(inputs: &Inputs<'_>, existing_text: Option<&str>) -> String {
     let mut own: Vec<(String, String)> =
         existing.into_iter().filter(|(k, _)| !managed.iter().any(|(m, _)| m == k)).collect();
     if let Some(url) = inputs.smtp_url {
-        own.retain(|(k, _)| k != "SMTP_URL");
-        own.push(("SMTP_URL".to_owned(), url.to_owned()));
+        match own.iter_mut().find(|(k, _)| k == "SMTP_URL") {
+            Some(entry) => entry.1 = url.to_owned(),
+            None => own.push(("SMTP_URL".to_owned(), url.to_owned())),
+        }
     }
     if !own.iter().any(|(k, _)| k == "MAIL_FROM") {
         own.push(("MAIL_FROM".to_owned(), format!("Shoestring <noreply@{}>", inputs.site.domain)));
@@ -148,8 +150,10 @@ mod tests {
         let operator_edit = first.replace("noreply@example.com", "blog@example.com") + "SENTRY_DSN=x\n";
 
         let second = render(&Inputs { smtp_url: None, ..inputs(&site) }, Some(&operator_edit));
+        let again_with_smtp = render(&inputs(&site), Some(&operator_edit));
 
         assert_eq!(second, operator_edit);
+        assert_eq!(again_with_smtp, operator_edit);
         assert!(value(&second, "DATABASE_URL").starts_with("postgres://shoestring_blog:"));
         assert_eq!(value(&second, "MAIL_FROM"), "Shoestring <blog@example.com>");
     }

@@ -1,7 +1,8 @@
 //! Driving a server from a laptop: copy this binary there (only when its checksum differs), let the
 //! sudo user prove a login over a second connection, then run the same subcommand there and show
 //! its output. Uses the system's `ssh` and `scp`, so the operator's keys, agent and known_hosts
-//! apply as they do for any SSH session.
+//! apply as they do for any SSH session. Its own progress lines go to stderr, so stdout carries
+//! only what the server printed (a JSON report stays parseable).
 
 use std::io::Write as _;
 use std::process::{Command, ExitCode, Stdio};
@@ -89,7 +90,7 @@ impl Remote {
         );
         let remote = self.capture(&format!("sha256sum {BINARY} 2>/dev/null || true"))?;
         if remote.split_whitespace().next() == Some(digest.as_str()) {
-            println!("  ok       binary {BINARY} on {}", self.target);
+            eprintln!("  ok       binary {BINARY} on {}", self.target);
             return Ok(());
         }
         let upload = format!("/tmp/shoestring-upload-{}", &digest[..16]);
@@ -102,7 +103,7 @@ impl Remote {
         anyhow::ensure!(status.success(), "scp to {} failed", self.target);
         let sudo = self.sudo().join(" ");
         self.capture(&format!("{sudo} install -m 0755 -o root -g root {upload} {BINARY} && rm -f {upload}"))?;
-        println!("  changed  binary {BINARY} on {}: copied ({} MB)", self.target, bytes.len() / 1_000_000);
+        eprintln!("  changed  binary {BINARY} on {}: copied ({} MB)", self.target, bytes.len() / 1_000_000);
         Ok(())
     }
 
@@ -112,9 +113,9 @@ impl Remote {
         let ok =
             self.ssh(&target).args(["sudo", "-n", "true"]).stdin(Stdio::null()).status().is_ok_and(|s| s.success());
         if ok {
-            println!("  ok       second connection: {target} logged in with a key and ran sudo");
+            eprintln!("  ok       second connection: {target} logged in with a key and ran sudo");
         } else {
-            println!("  failed   second connection: {target} could not log in and sudo; SSH stays as it is");
+            eprintln!("  failed   second connection: {target} could not log in and sudo; SSH stays as it is");
         }
         ok
     }
