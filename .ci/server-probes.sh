@@ -97,10 +97,11 @@ probe_units() {
 
 # --- restarts, a reboot, removal ----------------------------------------------------------------------------
 probe_restarts() {
-  local codes=""
+  local codes="" restarter
   inside systemctl restart shoestring-example.service &
+  restarter=$!
   for _ in $(seq 1 10); do codes+="$(fetch https://app.example.com/ | cut -d' ' -f1) "; sleep 0.1; done
-  wait
+  wait "$restarter"
   [ "$(tr ' ' '\n' <<<"$codes" | grep -cv '^200$\|^$')" = 0 ] || fail "requests failed during a restart: $codes"
   pass "site restart: every request answered 200 ($codes)"
   inside systemctl restart caddy.service

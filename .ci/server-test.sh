@@ -14,7 +14,7 @@ PASSED=0
 T0=$SECONDS
 
 need=()
-for tool in mmdebstrap:mmdebstrap systemd-nspawn:systemd-container ssh:openssh-client curl:curl; do
+for tool in mmdebstrap:mmdebstrap systemd-nspawn:systemd-container ssh:openssh-client curl:curl ping:iputils-ping; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool##*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -25,6 +25,7 @@ bash .ci/server-rootfs.sh "$CACHE/bookworm-server.tar"
 
 WORK="$(mktemp -d /var/tmp/shoestring-vps.XXXXXX)"
 trap cleanup EXIT
+trap "exit 130" INT TERM
 mkdir "$WORK/rootfs"
 tar -xf "$CACHE/bookworm-server.tar" -C "$WORK/rootfs"
 ssh-keygen -q -t ed25519 -N '' -C operator -f "$WORK/key"

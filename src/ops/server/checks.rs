@@ -103,7 +103,9 @@ fn site_findings(host: &Host, site: &Site) -> Vec<Finding> {
             format!("{unit} exposure {score:.1} (target ≤ 2.0)"),
             "restore the unit: `shoestring server setup`",
         ),
-        Ok(None) => Finding::error(&id, format!("`systemd-analyze security {unit}` printed no score"), "check the unit"),
+        Ok(None) => {
+            Finding::error(&id, format!("`systemd-analyze security {unit}` printed no score"), "check the unit")
+        }
         Err(err) => Finding::error(&id, format!("{err:#}"), "check the unit exists"),
     });
     let active = host.run(&["systemctl", "is-active", &unit]).unwrap_or_default();
