@@ -52,7 +52,7 @@ pub fn app(state: AppState) -> Router {
     } else {
         routes = routes.route("/graphql", graphql);
     }
-    if !state.settings.is_production() && state.settings.smtp_url.is_none() {
+    if state.settings.outbox_enabled() {
         routes = routes.merge(apps::devmail::router());
     }
     layers::wrap(routes.layer(Extension(user_sections())), state)

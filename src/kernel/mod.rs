@@ -10,6 +10,7 @@ pub mod http;
 pub mod jobs;
 pub mod lifecycle;
 pub mod media;
+pub mod pagination;
 pub mod security;
 pub mod session;
 pub mod telemetry;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-/// Per-field messages for a form or a JSON body, in field order of first failure.
+/// Per-field messages for a form or a JSON body, keyed (and ordered) by field name.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct FieldErrors(BTreeMap<&'static str, Vec<String>>);
 
@@ -34,7 +34,7 @@ impl FieldErrors {
         self.0.get(field).and_then(|m| m.first()).map(String::as_str)
     }
 
-    /// One message that sums the errors up: the first one.
+    /// One message that sums the errors up: the first message of the first field by name.
     pub fn summary(&self) -> String {
         self.0.values().flatten().next().cloned().unwrap_or_else(|| "Invalid input.".into())
     }

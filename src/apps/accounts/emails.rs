@@ -30,9 +30,11 @@ pub async fn enqueue(tx: &mut Tx, mail: &AccountEmail, now: i64) -> anyhow::Resu
     jobs::enqueue(tx, JOB_KIND, mail, now).await
 }
 
-/// The job handler: compose and send. A mail whose user or link is gone is dropped quietly.
-pub async fn deliver(state: &AppState, mail: AccountEmail) -> anyhow::Result<()> {
-    if let Some(message) = compose(state, mail).await? {
+/// The job handler: compose and send, with the job's key as the message's id (the same on a
+/// retry). A mail whose user or link is gone is dropped quietly.
+pub async fn deliver(state: &AppState, mail: AccountEmail, job_key: &str) -> anyhow::Result<()> {
+    if let Some(mut message) = compose(state, mail).await? {
+        message.id = Some(job_key.to_owned());
         state.mailer.send(&message).await?;
     }
     Ok(())
@@ -65,10 +67,11 @@ fn message(to: String, subject: &str, mail: &Mail) -> anyhow::Result<Message> {
         subject: subject.to_owned(),
         text: TextBody { mail }.render()?,
         html: HtmlBody { mail, subject }.render()?,
+        id: None,
     })
 }
 
-/// `Some((user's username, link))` when the user exists and the link is still live.
+/// `Some((username, email, link))` when the user exists and the link is still live.
 async fn link(
     state: &AppState,
     user_id: i64,
@@ -133,7 +136,7 @@ async fn compose(state: &AppState, mail: AccountEmail) -> anyhow::Result<Option<
     Ok(Some(message))
 }
 
-/// Notices without links.
+/// Notices that carry no token link.
 fn compose_notice(state: &AppState, mail: AccountEmail) -> anyhow::Result<Message> {
     let base = state.settings.base_url();
     let reset = Some(("Reset my password".to_owned(), format!("{base}/accounts/password-reset/")));

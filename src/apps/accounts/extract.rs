@@ -183,7 +183,7 @@ impl FromRequestParts<AppState> for Viewer {
             csrf_token,
             user: user.as_ref().map(|u| NavUser { username: u.username.clone(), is_staff: u.is_staff }),
             flashes: take_flashes(&session).await?,
-            dev_tools: !state.settings.is_production(),
+            dev_tools: state.settings.outbox_enabled(),
             error_page: false,
         };
         Ok(Viewer { user, page })

@@ -20,9 +20,9 @@ pub use extract::{CurrentUser, MaybeUser, StaffUser, Viewer};
 pub use model::{SessionInfo, User};
 pub use sections::{Summary, SummaryLine, UserSection, UserSections};
 pub use service::{
-    AccountStats, AccountsError, LoginAttempt, StaffActor, UserEditInput, account_stats, authenticate, cleanup,
-    create_superuser, delete_user, edit_user, find_user, list_users, revoke_sessions, send_password_reset,
-    staff_page_count, user_sessions,
+    AccountStats, AccountsError, LoginAttempt, StaffActor, USERS_PER_PAGE, UserEditInput, account_stats, authenticate,
+    cleanup, create_superuser, delete_user, edit_user, find_user, list_users, revoke_sessions, send_password_reset,
+    user_sessions,
 };
 pub use store::{UserFilter, UserSort};
 
@@ -40,9 +40,9 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
 /// The jobs this app runs: its emails, and the daily cleanup.
 pub fn register_jobs(registry: &mut Registry, state: &AppState) {
     let mail_state = state.clone();
-    registry.handle(emails::JOB_KIND, move |payload| {
+    registry.handle(emails::JOB_KIND, move |job| {
         let state = mail_state.clone();
-        async move { emails::deliver(&state, serde_json::from_value(payload)?).await }
+        async move { emails::deliver(&state, serde_json::from_value(job.payload.clone())?, &job.key()).await }
     });
     let cleanup_state = state.clone();
     registry.handle("accounts.cleanup", move |_| {

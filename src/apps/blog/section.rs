@@ -1,5 +1,6 @@
 //! The blog's part of a user's account: counts and links on the profile page, every post and
-//! like in the data export, and like counts set right when the account is deleted.
+//! like in the data export, and, when the account is deleted, like counts set right and the
+//! posts' client IPs forgotten (the posts stay, without an author).
 
 use async_trait::async_trait;
 use serde_json::json;
@@ -50,7 +51,7 @@ impl UserSection for BlogSection {
     }
 
     async fn before_delete(&self, tx: &mut Tx, user: &User) -> anyhow::Result<()> {
-        store::unlike_all(tx, user.id).await?;
+        store::forget_user(tx, user.id).await?;
         Ok(())
     }
 }

@@ -286,13 +286,15 @@ pub async fn likes_by_user(pool: &AnyPool, user_id: i64) -> sqlx::Result<Vec<(i6
         .await
 }
 
-/// Takes a departing user's likes off the posts' counts (the like rows cascade with the user).
-pub async fn unlike_all(tx: &mut Tx, user_id: i64) -> sqlx::Result<()> {
+/// Before a user goes: their likes come off the posts' counts (the like rows cascade with the
+/// user), and their posts forget the IP they were sent from (the posts stay, without an author).
+pub async fn forget_user(tx: &mut Tx, user_id: i64) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE posts SET like_count = like_count - 1 WHERE id IN (SELECT post_id FROM likes WHERE user_id = $1)",
     )
     .bind(user_id)
     .execute(&mut **tx)
     .await?;
+    sqlx::query("UPDATE posts SET client_ip = NULL WHERE author_id = $1").bind(user_id).execute(&mut **tx).await?;
     Ok(())
 }

@@ -157,7 +157,7 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
     } else {
         let page = ErrorPage {
             page: PageContext {
-                dev_tools: !state.settings.is_production(),
+                dev_tools: state.settings.outbox_enabled(),
                 error_page: true,
                 ..PageContext::default()
             },

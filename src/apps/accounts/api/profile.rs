@@ -18,6 +18,7 @@ use crate::apps::accounts::service::{self, NamesInput};
 use crate::apps::accounts::store::UserFilter;
 use crate::kernel::AppState;
 use crate::kernel::http::{ApiJson, AppError, ClientIp, ErrorBody};
+use crate::kernel::pagination::PageRequest;
 use crate::kernel::security::password::Password;
 use crate::kernel::session::current_hash;
 use crate::kernel::validation::FieldErrors;
@@ -162,7 +163,7 @@ async fn change_password(
 ) -> Result<Json<Details>, AppError> {
     let current = Password::new(required(req.current_password, "current_password")?);
     let new = Password::new(required(req.new_password, "new_password")?);
-    let hash = service::change_password(&state, &user, &current, &new, ip).await?;
+    let hash = service::change_password(&state, &user, &current, &new, current_hash(&session).as_deref(), ip).await?;
     refresh_session(&state, &session, &User { password_hash: hash, ..user }).await?;
     Ok(details("Password successfully changed."))
 }
@@ -172,7 +173,7 @@ pub struct DeleteAccountRequest {
     password: Option<String>,
 }
 
-/// Delete my account and personal data (needs the password).
+/// Delete my account and personal data (needs the password); my posts stay, without an author.
 #[utoipa::path(post, path = "/api/delete-account/", tag = "profile", request_body = DeleteAccountRequest,
     responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn delete_account(
@@ -237,7 +238,7 @@ async fn list_users(
     _staff: StaffUser,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<UserListResponse>, AppError> {
-    let page = query.page.unwrap_or(1).max(1);
+    let page = PageRequest::new(query.page, service::USERS_PER_PAGE);
     let filter = UserFilter { search: query.q.clone(), ..UserFilter::default() };
     let found = service::list_users(&state, &filter, page, true).await?;
     let results = found
@@ -253,11 +254,11 @@ async fn list_users(
             last_login: u.last_login,
         })
         .collect();
-    Ok(Json(UserListResponse { count: found.total.unwrap_or(0), page, results }))
+    Ok(Json(UserListResponse { count: found.total.unwrap_or(0), page: page.number, results }))
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct SessionResponse {
+pub struct SignedInSession {
     /// Names the session (a hash of its id; the id itself never leaves the cookie).
     id: String,
     created_at: i64,
@@ -270,18 +271,18 @@ pub struct SessionResponse {
 
 /// Where I am signed in.
 #[utoipa::path(get, path = "/api/sessions/", tag = "profile",
-    responses((status = 200, body = Vec<SessionResponse>), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Vec<SignedInSession>), (status = 401, body = ErrorBody)))]
 async fn list_sessions(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     session: Session,
-) -> Result<Json<Vec<SessionResponse>>, AppError> {
+) -> Result<Json<Vec<SignedInSession>>, AppError> {
     let current = current_hash(&session);
     let sessions = service::user_sessions(&state, user.id).await?;
     Ok(Json(
         sessions
             .into_iter()
-            .map(|s| SessionResponse {
+            .map(|s| SignedInSession {
                 current: Some(&s.id_hash) == current.as_ref(),
                 id: s.id_hash,
                 created_at: s.created_at,

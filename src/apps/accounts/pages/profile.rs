@@ -79,7 +79,7 @@ fn describe(action: &str) -> &str {
         "user.email_change_requested" => "Email change requested",
         "user.email_changed" => "Email address changed",
         "user.profile_updated" => "Profile updated",
-        "user.sessions_revoked" => "Signed out of other sessions",
+        "user.sessions_revoked" => "Sessions signed out",
         "admin.user_updated" => "Account changed by staff",
         "admin.password_reset_sent" => "Password reset sent by staff",
         other => other,
@@ -227,7 +227,9 @@ pub async fn delete(
             message_page(
                 page,
                 "Your account was deleted",
-                &["Your personal data is gone. We sent you a last email to confirm it."],
+                &[
+                    "Your personal data is gone; your posts stay, without your name. We sent you a last email to confirm it.",
+                ],
                 None,
             )
         }

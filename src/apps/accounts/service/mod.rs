@@ -20,8 +20,8 @@ pub use reset::{request_password_reset, reset_password};
 pub use sessions::{end_my_sessions, security_activity, user_sessions};
 pub use signup::{SignupInput, confirm_account, resend_confirmation, signup};
 pub use staff::{
-    AccountStats, StaffActor, UserEditInput, account_stats, cleanup, create_superuser, delete_user, edit_user,
-    list_users, revoke_sessions, send_password_reset, staff_page_count,
+    AccountStats, StaffActor, USERS_PER_PAGE, UserEditInput, account_stats, cleanup, create_superuser, delete_user,
+    edit_user, list_users, revoke_sessions, send_password_reset,
 };
 
 use super::emails::{self, AccountEmail};

@@ -125,13 +125,14 @@ pub async fn confirm_email_change(state: &AppState, token: &str, ip: IpAddr) -> 
     Ok(())
 }
 
-/// Changes the password; the caller keeps its own session (with a new id) and every other
-/// session of the user ends.
+/// Changes the password; every session of the user but `keep` (the caller's, by `id_hash`)
+/// ends. The caller then moves its own session to a new id.
 pub async fn change_password(
     state: &AppState,
     user: &User,
     current: &Password,
     new: &Password,
+    keep: Option<&str>,
     ip: IpAddr,
 ) -> Result<String> {
     verify_current_password(state, user, current, "current_password").await?;
@@ -145,6 +146,9 @@ pub async fn change_password(
     emails::enqueue(&mut tx, &mail, now).await?;
     audit_self(&mut tx, state, (user.id, &user.username), ip, EventKind("user.password_changed", vec![])).await?;
     tx.commit().await?;
+    // Their password fingerprint no longer matches either way; deleting the rows takes them off
+    // "where you're signed in" at once.
+    store::delete_user_sessions(&state.db.pool, user.id, keep).await?;
     tracing::info!(event = "password_changed", user_id = user.id, "password changed");
     Ok(hash)
 }

@@ -26,7 +26,7 @@ pub async fn end_my_sessions(
     if session.is_some() && session == current {
         return Ok(0);
     }
-    super::revoke_sessions(state, &actor, user, session, current).await
+    super::staff::end_sessions(state, &actor, user, session, current).await
 }
 
 /// The latest events about my account (logins, changes, failed-login bursts).

@@ -11,15 +11,11 @@ use crate::apps::accounts::store::{self, UserFilter};
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Change, Event};
 use crate::kernel::db::UniqueField;
+use crate::kernel::pagination::PageRequest;
 use crate::kernel::security::password::Password;
 use crate::kernel::validation::FieldErrors;
 
 pub const USERS_PER_PAGE: i64 = 25;
-
-/// How many pages of users there are (at least one, even when empty).
-pub fn staff_page_count(total: i64) -> i64 {
-    ((total + USERS_PER_PAGE - 1) / USERS_PER_PAGE).max(1)
-}
 
 /// One page of users, and whether another follows.
 pub struct UserPage {
@@ -29,14 +25,18 @@ pub struct UserPage {
     pub total: Option<i64>,
 }
 
-/// One page (1-based) of users matching `filter`.
-pub async fn list_users(state: &AppState, filter: &UserFilter, page: i64, with_total: bool) -> Result<UserPage> {
+/// One page of users matching `filter`, `USERS_PER_PAGE` to a page.
+pub async fn list_users(
+    state: &AppState,
+    filter: &UserFilter,
+    page: PageRequest,
+    with_total: bool,
+) -> Result<UserPage> {
     let mut filter = filter.clone();
     filter.search = filter.search.trim().chars().take(100).collect();
-    let offset = (page.clamp(1, 100_000) - 1) * USERS_PER_PAGE;
-    let mut users = store::list_users(&state.db, &filter, USERS_PER_PAGE + 1, offset).await?;
-    let has_next = users.len() > USERS_PER_PAGE as usize;
-    users.truncate(USERS_PER_PAGE as usize);
+    let mut users = store::list_users(&state.db, &filter, page.size + 1, page.offset()).await?;
+    let has_next = users.len() as i64 > page.size;
+    users.truncate(usize::try_from(page.size).unwrap_or(0));
     let total = if with_total { Some(store::count_users(&state.db, &filter).await?) } else { None };
     Ok(UserPage { users, has_next, total })
 }
@@ -184,9 +184,19 @@ pub async fn delete_user(state: &AppState, sections: &UserSections, actor: &Staf
     Ok(())
 }
 
-/// Emails the user a password-reset link, as if they had asked.
+/// Only superusers act on superusers (anyone may act on themselves).
+fn check_may_manage(actor: &User, target: &User) -> Result<()> {
+    if target.is_superuser && !actor.is_superuser && actor.id != target.id {
+        return Err(AccountsError::Forbidden);
+    }
+    Ok(())
+}
+
+/// Emails the user a password-reset link. Staff may send one at any time: the hourly cap of
+/// the "forgot password" form is for visitors.
 pub async fn send_password_reset(state: &AppState, actor: &StaffActor, target_id: i64) -> Result<()> {
     let target = store::find_user(&state.db.pool, target_id).await?.ok_or(AccountsError::NotFound)?;
+    check_may_manage(&actor.user, &target)?;
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     store::void_tokens(&mut tx, target.id, TokenPurpose::Reset, now).await?;
@@ -198,8 +208,23 @@ pub async fn send_password_reset(state: &AppState, actor: &StaffActor, target_id
     Ok(())
 }
 
-/// Ends one session (`Some(id_hash)`) or all sessions of a user, and records who did it.
+/// Staff end one session (`Some(id_hash)`) or every session of a user; returns the user and
+/// how many sessions ended.
 pub async fn revoke_sessions(
+    state: &AppState,
+    actor: &StaffActor,
+    target_id: i64,
+    session: Option<&str>,
+) -> Result<(User, u64)> {
+    let target = store::find_user(&state.db.pool, target_id).await?.ok_or(AccountsError::NotFound)?;
+    check_may_manage(&actor.user, &target)?;
+    let ended = end_sessions(state, &actor.audit(), &target, session, None).await?;
+    Ok((target, ended))
+}
+
+/// Ends one session (`Some(id_hash)`) or all sessions of `target` but `keep`, and records who
+/// did it when any ended.
+pub(super) async fn end_sessions(
     state: &AppState,
     actor: &audit::Actor,
     target: &User,

@@ -17,6 +17,7 @@ use crate::kernel::audit::{self, Filter};
 use crate::kernel::clock::format_timestamp;
 use crate::kernel::http::render::{flash, invalid};
 use crate::kernel::http::{AppError, ClientIp, CsrfForm, PageContext, render};
+use crate::kernel::pagination::{PageRequest, Pager};
 use crate::kernel::validation::FieldErrors;
 
 #[derive(Template)]
@@ -27,9 +28,7 @@ struct UsersPage {
     /// Known without a scan only when no filter is set.
     total: Option<i64>,
     query: UserListQuery,
-    current: i64,
-    has_next: bool,
-    params: String,
+    pager: Pager,
 }
 
 pub async fn users_page(
@@ -38,18 +37,14 @@ pub async fn users_page(
     viewer: Viewer,
     Query(query): Query<UserListQuery>,
 ) -> Result<Response, AppError> {
-    let current = query.page.unwrap_or(1).max(1);
+    let page = PageRequest::new(query.page, accounts::USERS_PER_PAGE);
     let filter = query.filter();
-    let found = accounts::list_users(&state, &filter, current, filter.is_empty()).await?;
-    render(&UsersPage {
-        page: viewer.page,
-        has_next: found.has_next,
-        users: found.users,
-        total: found.total,
-        params: query.without_page(),
-        query,
-        current,
-    })
+    let found = accounts::list_users(&state, &filter, page, filter.is_empty()).await?;
+    let pager = match found.total {
+        Some(total) => Pager::counted(page, total, query.without_page()),
+        None => Pager::uncounted(page, found.has_next, query.without_page()),
+    };
+    render(&UsersPage { page: viewer.page, users: found.users, total: found.total, query, pager })
 }
 
 #[derive(Template)]
@@ -68,7 +63,7 @@ async fn user_page_for(
     user: User,
     errors: FieldErrors,
 ) -> Result<Response, AppError> {
-    let sessions = accounts::user_sessions(&state, user.id).await?;
+    let sessions = accounts::user_sessions(state, user.id).await?;
     let sessions = sessions
         .into_iter()
         .map(|s| (format_timestamp(s.created_at), format_timestamp(s.last_seen_at), s))
@@ -133,10 +128,8 @@ pub async fn revoke_sessions(
     Path(id): Path<i64>,
     CsrfForm(form): CsrfForm<SessionForm>,
 ) -> Result<Response, AppError> {
-    let user = target(&state, id).await?;
     let which = (!form.session.is_empty()).then_some(form.session.as_str());
-    let actor = audit::Actor::user(staff.id, &staff.username, ip);
-    let ended = accounts::revoke_sessions(&state, &actor, &user, which, None).await?;
+    let (user, ended) = accounts::revoke_sessions(&state, &staff_actor(staff, ip), id, which).await?;
     flash(&session, "success", format!("Signed {} out of {ended} session(s).", user.username)).await?;
     Ok(Redirect::to(&format!("/admin/users/{id}/")).into_response())
 }
