@@ -10,7 +10,16 @@ NSPAWN_PID=""
 
 fail() {
   printf 'FAIL: %s\n' "$*" >&2
+  diagnose >&2 || true
   exit 1
+}
+
+# What a failure needs to be understood: the container's console and its failed units.
+diagnose() {
+  [ -n "${WORK:-}" ] && [ -f "$WORK/console.log" ] && tail -n 25 "$WORK/console.log"
+  [ -n "$NSPAWN_PID" ] || return 0
+  inside systemctl --failed --no-legend --plain
+  inside journalctl -b --no-pager -n 30 -u caddy -u 'shoestring-*'
 }
 
 pass() {

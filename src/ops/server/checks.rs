@@ -65,11 +65,8 @@ fn firewall(host: &Host) -> Finding {
 fn fail2ban(host: &Host) -> Finding {
     match host.run(&["fail2ban-client", "status", "sshd"]) {
         Ok(status) => {
-            let banned = status.lines().find(|l| l.contains("Currently banned")).map(str::trim).unwrap_or("");
-            Finding::ok(
-                "HOST-FAIL2BAN",
-                format!("sshd jail active ({})", banned.trim_start_matches(['|', '-', '`', ' '])),
-            )
+            let banned = status.lines().find_map(|l| l.split_once("Currently banned:")).map(|(_, n)| n.trim());
+            Finding::ok("HOST-FAIL2BAN", format!("sshd jail active, {} address(es) banned", banned.unwrap_or("?")))
         }
         Err(_) => Finding::error("HOST-FAIL2BAN", "the sshd jail is not running", "run `shoestring server setup`"),
     }
