@@ -139,11 +139,24 @@ boot_as_alice() {
 }
 
 probe_remove() {
+  ctl "$BIN" server site list "${REMOTE[@]}" >"$WORK/list.txt"
+  grep -q '^example  *example.com  *sqlite  *8101  *internal  *active' "$WORK/list.txt" \
+    && grep -q '^shop  *example.org  *postgres  *8102  *internal  *active' "$WORK/list.txt" || fail "site list: $(cat "$WORK/list.txt")"
+  pass "site list shows both sites, their databases, ports and states"
   ctl "$BIN" server site remove shop "${REMOTE[@]}"
   [ "$(fetch https://app.example.org/ | cut -d' ' -f1)" != 200 ] || fail "a removed site still answers"
   inside test -d /var/lib/shoestring/shop || fail "remove without --purge deleted the data"
   expect_status 200 https://app.example.com/
   pass "site remove: out of Caddy, data kept, the other site unaffected"
+  ctl "$BIN" server site add shop "${REMOTE[@]}" --domain example.org --db postgres --tls internal >/dev/null
+  expect_status 200 https://app.example.org/
+  ctl "$BIN" server site remove shop --purge "${REMOTE[@]}"
+  if inside test -e /var/lib/shoestring/shop || inside test -e /etc/shoestring/shop.env || inside id shoestring-shop 2>/dev/null; then
+    fail "--purge left the site's data, secrets or user"
+  fi
+  [ -z "$(inside runuser -u postgres -- psql -XAtc "SELECT 1 FROM pg_roles WHERE rolname='shoestring_shop'")" ] \
+    || fail "--purge left the database role"
+  pass "site added back onto its kept data, then purged: data, secrets, user and database gone"
 }
 
 probe_http
