@@ -4,3 +4,4 @@ mod mail;
 mod production;
 mod schema;
 mod seed;
+mod server;
