@@ -14,6 +14,10 @@ pub struct Binary;
 
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> anyhow::Result<bool> {
     let (Ok(meta_a), Ok(meta_b)) = (std::fs::metadata(a), std::fs::metadata(b)) else { return Ok(false) };
+    // Run from its installed place (the usual case over SSH): no need to read it twice.
+    if a.canonicalize()? == b.canonicalize()? {
+        return Ok(true);
+    }
     if meta_a.len() != meta_b.len() {
         return Ok(false);
     }
