@@ -137,7 +137,8 @@ async fn unreadable_requests_get_graphql_errors_as_json_with_their_status() {
     };
 
     let malformed = post(b"{\"query\": ".to_vec(), "application/json").await.unwrap();
-    let oversized = post(format!("{{\"query\": \"{}\"}}", "x".repeat(200_000)).into_bytes(), "application/json").await.unwrap();
+    let oversized =
+        post(format!("{{\"query\": \"{}\"}}", "x".repeat(200_000)).into_bytes(), "application/json").await.unwrap();
     let wrong_type = post(b"query=%7Bme%7Bid%7D%7D".to_vec(), "text/plain").await.unwrap();
 
     for (res, status) in [(malformed, 400), (oversized, 413), (wrong_type, 415)] {
