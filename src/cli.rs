@@ -55,11 +55,17 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Set up a server (firewall, SSH, fail2ban, Caddy, units) and the sites on it.
+    Server(crate::ops::server::cli::ServerArgs),
 }
 
 pub fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // Server setup needs no database or runtime: it runs before either exists.
+    if let Some(Command::Server(args)) = cli.command.take_if(|c| matches!(c, Command::Server(_))) {
+        return crate::ops::server::main(args, cli.settings.smtp_url.as_ref().map(|s| s.expose()));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -100,6 +106,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             say!("passwords written to {}", options.passwords_file.display());
             Ok(())
         }
+        Command::Server(_) => anyhow::bail!("`server` runs before the runtime starts"),
         Command::SendTestEmail { to } => {
             let text = "This is a test email from Shoestring. Your mail settings work.".to_owned();
             let html = format!("<p>{text}</p>");

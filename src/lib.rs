@@ -5,6 +5,7 @@ mod api_docs;
 pub mod apps;
 pub mod cli;
 pub mod kernel;
+pub mod ops;
 pub mod seed;
 
 use axum::routing::post;
