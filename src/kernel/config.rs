@@ -8,6 +8,9 @@ use std::str::FromStr;
 
 use clap::{Args, ValueEnum};
 
+mod storage;
+pub use storage::{StorageSettings, parse_every};
+
 /// The development secret: fine on a laptop, refused in production.
 const DEV_SECRET_KEY: &str = "development-only-secret-key-do-not-use-in-production-0123456789abcdef";
 const MIN_SECRET_LEN: usize = 64;
@@ -120,6 +123,9 @@ pub struct Settings {
     /// Run the email/job worker inside `serve` (turn off to run workers elsewhere).
     #[arg(long, env = "RUN_WORKER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub run_worker: bool,
+    /// Media storage and backups.
+    #[command(flatten)]
+    pub storage: StorageSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -182,6 +188,7 @@ impl Settings {
         if self.session_idle_days < 1 || self.session_max_days < self.session_idle_days {
             return Err(problem("SESSION_MAX_DAYS", "must be at least SESSION_IDLE_DAYS, both positive"));
         }
+        self.storage.validate()?;
         if self.is_production() {
             self.validate_production()?;
         }

@@ -6,6 +6,7 @@ mod api;
 mod emails;
 mod extract;
 mod forms;
+mod invariants;
 mod model;
 mod pages;
 mod service;
@@ -14,6 +15,7 @@ mod store;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
+pub use invariants::check_invariants;
 pub use extract::{CurrentUser, MaybeUser, StaffUser, Viewer};
 pub use model::User;
 pub use service::{

@@ -4,6 +4,7 @@
 mod api;
 mod forms;
 pub mod graphql;
+mod invariants;
 mod model;
 mod pages;
 mod service;
@@ -12,6 +13,7 @@ mod store;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
+pub use invariants::check_invariants;
 pub use model::{Activity, Actor, Post, PostQuery};
 pub use service::{counts, delete_post, get_post, list_posts};
 

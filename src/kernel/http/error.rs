@@ -116,6 +116,7 @@ impl AppError {
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Internal(err) if crate::kernel::media::is_unavailable(err) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -130,6 +131,9 @@ impl AppError {
             AppError::TooManyRequests { .. } => "Too many requests. Please wait and try again.".into(),
             AppError::UnsupportedMediaType => "This content type is not accepted here.".into(),
             AppError::PayloadTooLarge => "The request body is too large.".into(),
+            AppError::Internal(err) if crate::kernel::media::is_unavailable(err) => {
+                "File storage is not answering. Please try again in a minute.".into()
+            }
             AppError::Internal(_) => "Something went wrong on our side. Please try again.".into(),
         }
     }

@@ -1,0 +1,65 @@
+//! Operations: backups, restores and the restore drill, copying a database between backends,
+//! copying media between stores. Uses the kernel and no app: what ops needs to know about the
+//! apps (their invariants, a smoke request) arrives as `AppHooks`, wired in `lib.rs`.
+
+pub mod archive;
+pub mod backup;
+pub mod commands;
+pub mod dbcopy;
+pub mod dbinfo;
+pub mod destination;
+pub mod drill;
+pub mod fsutil;
+pub mod jobs;
+pub mod mediacopy;
+pub mod pgtools;
+pub mod restore;
+pub mod retention;
+pub mod smoke;
+pub mod snapshot;
+pub mod status;
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use crate::kernel::db::Db;
+use crate::kernel::media::MediaStore;
+
+/// A restored copy the drill checks: its database and its media.
+#[derive(Clone, Debug)]
+pub struct RestoredCopy {
+    pub db: Db,
+    pub database_url: String,
+    pub media: Arc<dyn MediaStore>,
+    pub media_dir: std::path::PathBuf,
+}
+
+pub type InvariantCheck = Arc<dyn Fn(RestoredCopy) -> BoxFuture<'static, anyhow::Result<Vec<String>>> + Send + Sync>;
+pub type SmokeCheck = Arc<dyn Fn(RestoredCopy) -> BoxFuture<'static, anyhow::Result<String>> + Send + Sync>;
+
+/// What the drill asks of the apps: their own invariants (each broken one described), and
+/// booting the app on the copy to answer a request (what was asked and answered).
+#[derive(Clone)]
+pub struct AppHooks {
+    pub invariants: InvariantCheck,
+    pub smoke: SmokeCheck,
+}
+
+impl std::fmt::Debug for AppHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppHooks")
+    }
+}
+
+/// Runs blocking work (compression, encryption, hashing) on its own thread at a lower CPU
+/// priority, so a backup on a small machine leaves the cores to requests first.
+pub async fn on_low_priority_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new().name("shoestring-ops".into()).spawn(move || {
+        #[cfg(target_os = "linux")]
+        let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
+        let _ = done.send(work());
+    })?;
+    result.await.map_err(|_| anyhow::anyhow!("the archive thread stopped unexpectedly"))
+}
