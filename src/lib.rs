@@ -90,6 +90,7 @@ async fn smoke_on_copy(settings: Arc<kernel::config::Settings>, copy: ops::Resto
     settings.bind = addr;
     let host = settings.allowed_hosts().into_iter().next().unwrap_or_else(|| "localhost".into());
     let state = AppState::build(settings, kernel::clock::Clock::default()).await?;
+    let pool = state.db.pool.clone();
     let (stop, stopped) = watch::channel(false);
     let server = tokio::spawn(serve(state, listener, stopped));
     let asked = async {
@@ -114,6 +115,8 @@ async fn smoke_on_copy(settings: Arc<kernel::config::Settings>, copy: ops::Resto
     .await;
     let _ = stop.send(true);
     let _ = server.await;
+    // Closed now, so the drill can drop a scratch PostgreSQL database at once.
+    pool.close().await;
     asked
 }
 

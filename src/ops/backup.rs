@@ -18,7 +18,6 @@ use super::fsutil::{self, ScratchDir};
 use super::retention::{self, Retention};
 use super::{on_low_priority_thread, snapshot};
 use crate::kernel::AppState;
-use crate::kernel::clock::format_timestamp;
 use crate::kernel::media::MediaStore;
 
 #[derive(Debug)]
@@ -59,7 +58,7 @@ pub async fn backup(state: &AppState, destination: &Destination) -> anyhow::Resu
         schema_version: snap.schema_version,
         database: snap.kind,
         created_at,
-        created_at_utc: format_timestamp(created_at),
+        created_at_utc: rfc3339(created_at),
         dump_tool: snap.dump_tool.clone(),
         tables: snap.tables.clone(),
         files: Vec::new(),
@@ -217,4 +216,11 @@ pub fn kind_label(kind: DbKind) -> &'static str {
         DbKind::Sqlite => "SQLite",
         DbKind::Postgres => "PostgreSQL",
     }
+}
+
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| unix.to_string())
 }

@@ -8,9 +8,9 @@ use sqlx::AnyConnection;
 
 use crate::kernel::db::Backend;
 
-/// Tables a fresh install fills by itself (migrations, the scheduler, anonymous visits): a
-/// database whose only rows are in these is still "empty" for a restore or a copy.
-pub const BOOKKEEPING_TABLES: &[&str] = &["_sqlx_migrations", "counters", "schedules", "jobs", "sessions"];
+/// Tables a fresh install fills by itself (migrations, the scheduler, anonymous visits, its
+/// own backups): a database whose only rows are in these is still "empty" for a restore or a copy.
+pub const BOOKKEEPING_TABLES: &[&str] = &["_sqlx_migrations", "counters", "schedules", "jobs", "sessions", "backup_runs"];
 
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

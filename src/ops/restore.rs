@@ -95,10 +95,11 @@ pub async fn restore(settings: &Settings, spec: &str, force: bool) -> anyhow::Re
         Backend::Sqlite => {
             check_sqlite_file(&unpacked.database).await?;
             db.pool.close().await;
-            report.push(place_sqlite(url, &unpacked.database, &aside_stamp)?);
+            report.push(place_sqlite(url, &unpacked.database, (!occupied.is_empty()).then_some(&aside_stamp))?);
         }
         Backend::Postgres => {
-            report.push(place_postgres(&db, url, &unpacked.database, &aside_stamp, settings).await?);
+            let aside = (!occupied.is_empty()).then_some(aside_stamp.as_str());
+            report.push(place_postgres(&db, url, &unpacked.database, aside, settings).await?);
             db.pool.close().await;
         }
     }
@@ -146,15 +147,21 @@ pub fn sqlite_path(url: &str) -> PathBuf {
     PathBuf::from(path.split('?').next().unwrap_or(path))
 }
 
-fn place_sqlite(url: &str, staged: &Path, aside_stamp: &str) -> anyhow::Result<String> {
+/// Puts the staged file in place; the old files are moved aside when they held data
+/// (`aside_stamp`), else removed (an empty database the app created on its first start).
+fn place_sqlite(url: &str, staged: &Path, aside_stamp: Option<&String>) -> anyhow::Result<String> {
     let target = sqlite_path(url);
     let mut kept = Vec::new();
     for suffix in ["", "-wal", "-shm"] {
         let file = PathBuf::from(format!("{}{suffix}", target.display()));
-        if file.exists() {
-            let aside = PathBuf::from(format!("{}.{aside_stamp}{suffix}", target.display()));
-            std::fs::rename(&file, &aside).with_context(|| format!("cannot move {} aside", file.display()))?;
-            kept.push(aside.display().to_string());
+        match aside_stamp {
+            _ if !file.exists() => {}
+            Some(stamp) => {
+                let aside = PathBuf::from(format!("{}.{stamp}{suffix}", target.display()));
+                std::fs::rename(&file, &aside).with_context(|| format!("cannot move {} aside", file.display()))?;
+                kept.push(aside.display().to_string());
+            }
+            None => std::fs::remove_file(&file)?,
         }
     }
     if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -168,28 +175,38 @@ fn place_sqlite(url: &str, staged: &Path, aside_stamp: &str) -> anyhow::Result<S
     Ok(line)
 }
 
+/// Restores the dump into the target. Tables that held data are moved aside into their own
+/// schema (`aside_stamp`); the empty tables of a database the app migrated on its first start
+/// are dropped.
 async fn place_postgres(
     db: &Db,
     url: &str,
     dump: &Path,
-    aside_stamp: &str,
+    aside_stamp: Option<&str>,
     settings: &Settings,
 ) -> anyhow::Result<String> {
     let mut conn = db.pool.acquire().await?;
     let major = pgtools::server_major(&mut conn).await?;
     let tool = pgtools::find("pg_restore", major, settings.storage.pg_bin_dir.as_deref()).await?;
-    let has_tables = !dbinfo::tables(&mut conn, Backend::Postgres).await?.is_empty();
+    let tables = dbinfo::tables(&mut conn, Backend::Postgres).await?;
     let mut line = String::new();
-    if has_tables {
-        let aside = format!("public_{}", aside_stamp.replace('-', "_")).to_lowercase();
-        let mut tx = conn.begin().await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("ALTER SCHEMA public RENAME TO {}", dbinfo::quote_ident(&aside))))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("CREATE SCHEMA public").execute(&mut *tx).await?;
-        tx.commit().await?;
-        line = format!(" The previous tables are kept in schema {aside}.");
+    let mut tx = conn.begin().await?;
+    match aside_stamp {
+        _ if tables.is_empty() => {}
+        Some(stamp) => {
+            let aside = format!("public_{}", stamp.replace('-', "_")).to_lowercase();
+            let rename = format!("ALTER SCHEMA public RENAME TO {}", dbinfo::quote_ident(&aside));
+            sqlx::query(sqlx::AssertSqlSafe(rename)).execute(&mut *tx).await?;
+            sqlx::query("CREATE SCHEMA public").execute(&mut *tx).await?;
+            line = format!(" The previous tables are kept in schema {aside}.");
+        }
+        None => {
+            let quoted: Vec<String> = tables.iter().map(|t| dbinfo::quote_ident(t)).collect();
+            let drop = format!("DROP TABLE {} CASCADE", quoted.join(", "));
+            sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut *tx).await?;
+        }
     }
+    tx.commit().await?;
     drop(conn);
     restore_dump(&tool, &LibpqTarget::parse(url)?, dump).await?;
     Ok(format!("Restored the PostgreSQL database with {}.{line}", tool.version))
