@@ -5,4 +5,5 @@ mod accounts;
 mod admin;
 mod blog;
 mod kernel;
+mod ops;
 mod support;
