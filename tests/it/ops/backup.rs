@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use shoestring::kernel::db::Db;
 use shoestring::ops::{jobs, restore};
 
-use super::support::{self, POSTS_PER_WRITER, empty_target, export, hashes, max_post_id, png, publish};
+use super::support::{
+    self, POSTS_PER_WRITER, empty_target, export, hashes, max_post_id, png, posts_by_id, publish, publish_id,
+};
 use crate::support::TempDir;
 
 #[tokio::test]
@@ -21,41 +23,61 @@ async fn a_backup_taken_under_write_load_restores_to_the_same_data_up_to_its_mom
     let backups = TempDir::new("backups");
     let stop = Arc::new(AtomicBool::new(false));
     let worst_ms = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
     let mut load = Vec::new();
     for (w, writer) in writers.drain(..).enumerate() {
         let (stop, worst_ms) = (stop.clone(), worst_ms.clone());
         let budget = if w == 0 { POSTS_PER_WRITER - 5 } else { POSTS_PER_WRITER };
         load.push(tokio::spawn(async move {
+            // (post id, request sent, answer received), as offsets from t0.
+            let mut acknowledged = Vec::new();
             let mut n = 0;
             while n < budget && !stop.load(Ordering::Relaxed) {
-                let started = Instant::now();
+                let sent = t0.elapsed();
                 let seed = 1000 * (w as u32 + 1) + n;
                 let image = (n % 3 == 0).then(|| png(seed));
-                assert_eq!(publish(&writer, &format!("during ✓ {seed}"), image).await, 201);
-                worst_ms.fetch_max(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                let (status, id) = publish_id(&writer, &format!("during ✓ {seed}"), image).await;
+                assert_eq!(status, 201);
+                worst_ms.fetch_max((t0.elapsed() - sent).as_millis() as u64, Ordering::Relaxed);
+                acknowledged.push((id, sent, t0.elapsed()));
                 n += 1;
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            n
+            acknowledged
         }));
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
+    let backup_started = t0.elapsed();
     let done = jobs::run_backup(&app.state, Some(backups.0.to_str().unwrap())).await.expect("backup");
+    let backup_ended = t0.elapsed();
     tokio::time::sleep(Duration::from_millis(200)).await;
     stop.store(true, Ordering::Relaxed);
-    let mut written = 0;
+    let mut acknowledged = Vec::new();
     for writer in load {
-        written += writer.await.unwrap();
+        acknowledged.extend(writer.await.unwrap());
     }
 
     let (target, _db, _media) = empty_target(&app.state.settings).await;
     let archive = backups.0.join(&done.name);
     restore::restore(&target, archive.to_str().unwrap(), false).await.expect("restore");
     let restored = Db::connect(target.database_url.expose()).await.unwrap();
-    let moment = max_post_id(&restored).await;
-    assert!(moment > 5, "the snapshot was taken during the load");
-    assert!(max_post_id(&app.state.db).await > moment, "writes went on after the snapshot ({written} in all)");
-    assert_eq!(export(&restored, moment).await, export(&app.state.db, moment).await);
+    let restored_posts = posts_by_id(&restored).await;
+    let live_posts = posts_by_id(&app.state.db).await;
+    for (id, sent, answered) in &acknowledged {
+        if *answered < backup_started {
+            assert!(restored_posts.contains_key(id), "post {id}, acknowledged before the backup, is missing");
+        }
+        if *sent > backup_ended {
+            assert!(!restored_posts.contains_key(id), "post {id}, sent after the backup, is in it");
+        }
+    }
+    assert!(acknowledged.iter().any(|(_, _, a)| *a < backup_started), "writes before the snapshot");
+    assert!(acknowledged.iter().any(|(_, s, _)| *s > backup_ended), "writes after the snapshot");
+    for (id, row) in &restored_posts {
+        assert_eq!(live_posts.get(id), Some(row), "post {id} differs from the live one");
+    }
+    let users = |e: std::collections::BTreeMap<&str, Vec<String>>| e["users"].clone();
+    assert_eq!(users(export(&restored, 0).await), users(export(&app.state.db, 0).await));
     let live_files = hashes(&app.state.settings.media_dir);
     let restored_files = hashes(&target.media_dir);
     for (key, sha) in &restored_files {

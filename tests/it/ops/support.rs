@@ -57,16 +57,24 @@ pub fn png(seed: u32) -> Vec<u8> {
 
 /// Publishes a post, with an image when `image` is given; returns the status code.
 pub async fn publish(browser: &Browser, body: &str, image: Option<Vec<u8>>) -> u16 {
+    publish_id(browser, body, image).await.0
+}
+
+/// Publishes a post; returns the status code and the new post's id.
+pub async fn publish_id(browser: &Browser, body: &str, image: Option<Vec<u8>>) -> (u16, i64) {
     let form = Form::new().text("body", body.to_owned());
     let form = match image {
         Some(bytes) => form.part("image", Part::bytes(bytes).file_name("p.png").mime_str("image/png").unwrap()),
         None => form,
     };
     let res = browser.client.post(browser.url("/api/posts/")).multipart(form).send().await.unwrap();
-    res.status().as_u16()
+    let status = res.status().as_u16();
+    let json: serde_json::Value = res.json().await.unwrap_or_default();
+    (status, json["id"].as_i64().unwrap_or(0))
 }
 
-/// Users, posts and likes as sorted text rows, each read with explicit columns.
+/// Users, posts and likes as sorted text rows, each read with explicit columns (posts and likes
+/// up to `max_post_id`).
 pub async fn export(db: &Db, max_post_id: i64) -> BTreeMap<&'static str, Vec<String>> {
     let mut out = BTreeMap::new();
     let queries: [(&str, &str); 3] = [
@@ -220,4 +228,10 @@ impl Drop for S3Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Each post's id and its row as text, from `export`'s query.
+pub async fn posts_by_id(db: &Db) -> BTreeMap<i64, String> {
+    let rows = export(db, i64::MAX).await.remove("posts").unwrap();
+    rows.into_iter().map(|row| (row.trim_start_matches("Some(").split(')').next().unwrap().parse().unwrap(), row)).collect()
 }
