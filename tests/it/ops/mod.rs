@@ -2,4 +2,5 @@
 //! drill, S3-compatible storage (s3s-fs), database and media copies, and a full disk.
 
 mod backup;
+mod s3;
 mod support;
