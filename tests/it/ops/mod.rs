@@ -2,5 +2,7 @@
 //! drill, S3-compatible storage (s3s-fs), database and media copies, and a full disk.
 
 mod backup;
+mod dbcopy;
+mod drill;
 mod s3;
 mod support;
