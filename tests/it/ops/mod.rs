@@ -3,6 +3,7 @@
 
 mod backup;
 mod dbcopy;
+mod diskfull;
 mod drill;
 mod s3;
 mod support;
