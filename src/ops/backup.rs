@@ -48,9 +48,10 @@ pub async fn backup(state: &AppState, destination: &Destination) -> anyhow::Resu
         tracing::warn!("backups leave this machine unencrypted: set BACKUP_RECIPIENT or BACKUP_PASSPHRASE");
     }
     let work = ScratchDir::new(&storage.backup_work_dir, "backup").context("cannot create the work folder")?;
-    let snap = snapshot::take(&state.db, state.settings.database_url.expose(), storage.pg_bin_dir.as_deref(), work.path())
-        .await
-        .context("database snapshot failed")?;
+    let snap =
+        snapshot::take(&state.db, state.settings.database_url.expose(), storage.pg_bin_dir.as_deref(), work.path())
+            .await
+            .context("database snapshot failed")?;
     let created_at = state.clock.now();
     let manifest = Manifest {
         format: FORMAT_VERSION,
@@ -81,7 +82,8 @@ pub async fn backup(state: &AppState, destination: &Destination) -> anyhow::Resu
         media: MediaSource::of(state),
         media_keys,
     };
-    let (manifest, vanished) = on_low_priority_thread(move || job.write()).await?.context("writing the archive failed")?;
+    let (manifest, vanished) =
+        on_low_priority_thread(move || job.write()).await?.context("writing the archive failed")?;
     let bytes = std::fs::metadata(&archive_path)?.len();
     match (destination, partial) {
         (Destination::Local(dir), Some(guard)) => {

@@ -151,6 +151,9 @@ pub async fn media(settings: &Settings, action: MediaAction) -> anyhow::Result<(
     let source = mediacopy::store_at(&from, &settings.storage)?;
     let target = mediacopy::store_at(&to, &settings.storage)?;
     let report = mediacopy::copy(source.as_ref(), target.as_ref()).await?;
-    println!("Copied {} files ({} bytes) from {from} to {to}; {} read back with the same SHA-256.", report.files, report.bytes, report.verified);
+    println!(
+        "Copied {} files ({} bytes) from {from} to {to}; {} read back with the same SHA-256.",
+        report.files, report.bytes, report.verified
+    );
     Ok(())
 }

@@ -10,7 +10,8 @@ use crate::kernel::db::Backend;
 
 /// Tables a fresh install fills by itself (migrations, the scheduler, anonymous visits, its
 /// own backups): a database whose only rows are in these is still "empty" for a restore or a copy.
-pub const BOOKKEEPING_TABLES: &[&str] = &["_sqlx_migrations", "counters", "schedules", "jobs", "sessions", "backup_runs"];
+pub const BOOKKEEPING_TABLES: &[&str] =
+    &["_sqlx_migrations", "counters", "schedules", "jobs", "sessions", "backup_runs"];
 
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -18,8 +19,12 @@ pub fn quote_ident(name: &str) -> String {
 
 pub async fn tables(conn: &mut AnyConnection, backend: Backend) -> sqlx::Result<Vec<String>> {
     let sql = match backend {
-        Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-        Backend::Postgres => "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename",
+        Backend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        }
+        Backend::Postgres => {
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
+        }
     };
     sqlx::query_scalar(sql).fetch_all(conn).await
 }

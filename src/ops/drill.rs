@@ -57,10 +57,8 @@ pub async fn drill(settings: &Settings, hooks: &AppHooks, choice: &Choice) -> an
         DbKind::Postgres => Backend::Postgres,
     };
     let unpacked = restore::unpack(&archive, &keys, &work.path().join("staging"), backend).await?;
-    let mut checks = vec![format!(
-        "archive: {} files, every size and SHA-256 matches the manifest",
-        unpacked.manifest.files.len()
-    )];
+    let mut checks =
+        vec![format!("archive: {} files, every size and SHA-256 matches the manifest", unpacked.manifest.files.len())];
     let scratch = match backend {
         Backend::Sqlite => {
             restore::check_sqlite_file(&unpacked.database).await?;
@@ -99,7 +97,11 @@ async fn check_copy(
             .collect();
         anyhow::bail!("row counts differ from the manifest: {}", differ.join("; "));
     }
-    checks.push(format!("row counts: {} rows in {} tables, as in the manifest", unpacked.manifest.total_rows(), counts.len()));
+    checks.push(format!(
+        "row counts: {} rows in {} tables, as in the manifest",
+        unpacked.manifest.total_rows(),
+        counts.len()
+    ));
     db.migrate().await.context("migrating the restored copy failed")?;
     let copy = RestoredCopy {
         db: db.clone(),
@@ -131,7 +133,9 @@ impl Scratch {
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {}", dbinfo::quote_ident(&name))))
             .execute(&mut conn)
             .await
-            .context("the drill could not create its scratch database (the role needs CREATEDB; see DRILL_DATABASE_URL)")?;
+            .context(
+                "the drill could not create its scratch database (the role needs CREATEDB; see DRILL_DATABASE_URL)",
+            )?;
         conn.close().await.ok();
         let target = LibpqTarget::parse(&admin)?.with_database(&name);
         let scratch = Scratch::Postgres { url: with_database(&admin, &name), admin, name };

@@ -5,10 +5,10 @@
 
 use std::time::Instant;
 
+use super::AppHooks;
 use super::backup::{self, BackupOutcome};
 use super::drill::{self, Choice, DrillReport};
 use super::status::{self, Run, RunKind};
-use super::AppHooks;
 use crate::kernel::AppState;
 use crate::kernel::jobs::{Registry, Schedule};
 
@@ -105,7 +105,9 @@ pub async fn run_drill(state: &AppState, hooks: &AppHooks, choice: &Choice) -> a
 async fn watch(state: &AppState) -> anyhow::Result<()> {
     let storage = &state.settings.storage;
     let now = state.clock.now();
-    let status = status::backup_status(&state.db, now, storage.backup_every_secs(), storage.drill_every_secs().is_some()).await?;
+    let status =
+        status::backup_status(&state.db, now, storage.backup_every_secs(), storage.drill_every_secs().is_some())
+            .await?;
     for warning in &status.warnings {
         let event = if warning.contains("drill") { "drill_failed" } else { "backup_failed" };
         tracing::error!(event, problem = %warning, "backups need attention");

@@ -165,7 +165,8 @@ pub async fn run(mut command: Command, what: &str) -> anyhow::Result<()> {
     let output = child.wait_with_output().await?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: String = stderr.lines().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+        let tail: String =
+            stderr.lines().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
         anyhow::bail!("{what} failed ({}): {tail}", output.status);
     }
     Ok(())
@@ -177,8 +178,9 @@ mod tests {
 
     #[test]
     fn the_password_leaves_the_url_and_sqlx_options_are_dropped() {
-        let target = LibpqTarget::parse("postgres://app:p%40ss@127.0.0.1:5432/app?sslmode=disable&statement-cache-capacity=0")
-            .unwrap();
+        let target =
+            LibpqTarget::parse("postgres://app:p%40ss@127.0.0.1:5432/app?sslmode=disable&statement-cache-capacity=0")
+                .unwrap();
         assert_eq!(target.url, "postgres://app@127.0.0.1:5432/app?sslmode=disable");
         assert_eq!(target.password.as_deref(), Some("p@ss"));
         assert_eq!(target.with_database("drill").url, "postgres://app@127.0.0.1:5432/drill?sslmode=disable");

@@ -75,7 +75,10 @@ pub async fn restore(settings: &Settings, spec: &str, force: bool) -> anyhow::Re
     let store = media::open_store(settings)?;
     let occupied = occupied(&db, store.as_ref()).await?;
     if !occupied.is_empty() && !force {
-        anyhow::bail!("the target is not empty ({}); pass --force to restore anyway (the old data is kept aside)", occupied.join(", "));
+        anyhow::bail!(
+            "the target is not empty ({}); pass --force to restore anyway (the old data is kept aside)",
+            occupied.join(", ")
+        );
     }
     let work = ScratchDir::new(&settings.storage.backup_work_dir, "restore")?;
     let archive = locate(settings, spec, work.path()).await?;

@@ -20,7 +20,10 @@ pub struct Retention {
 
 /// `20260102T030405Z`: a UTC time that sorts and fits in a file name.
 pub fn stamp(unix: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(unix).ok().and_then(|t| t.format(STAMP).ok()).unwrap_or_else(|| unix.to_string())
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(STAMP).ok())
+        .unwrap_or_else(|| unix.to_string())
 }
 
 /// `shoestring-20260102T030405Z.tar.zst`, with `.age` when encrypted.
@@ -38,6 +41,9 @@ pub fn created_at_of(name: &str) -> Option<i64> {
     Some(PrimitiveDateTime::parse(stamp, STAMP).ok()?.assume_utc().unix_timestamp())
 }
 
+/// The day, ISO week or month an archive falls in, as (year, number).
+type BucketOf = fn(OffsetDateTime) -> (i32, u32);
+
 /// The names to keep among `archives` (name, created at).
 pub fn keep(archives: &[(String, i64)], policy: Retention) -> BTreeSet<String> {
     let mut newest_first: Vec<&(String, i64)> = archives.iter().collect();
@@ -46,7 +52,7 @@ pub fn keep(archives: &[(String, i64)], policy: Retention) -> BTreeSet<String> {
     if let Some(newest) = newest_first.first() {
         kept.insert(newest.0.clone());
     }
-    let buckets: [(usize, fn(OffsetDateTime) -> (i32, u32)); 3] = [
+    let buckets: [(usize, BucketOf); 3] = [
         (policy.daily, |t| (t.year(), t.ordinal().into())),
         (policy.weekly, |t| {
             let (year, week, _) = t.to_iso_week_date();

@@ -33,10 +33,7 @@ async fn exchange(addr: SocketAddr, host: &str, path: &str) -> anyhow::Result<An
     stream.take(MAX_RESPONSE).read_to_end(&mut response).await?;
     let head_end = response.windows(4).position(|w| w == b"\r\n\r\n").context("no HTTP header in the answer")?;
     let head = String::from_utf8_lossy(&response[..head_end]);
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .context("no status code in the answer")?;
+    let status =
+        head.split_whitespace().nth(1).and_then(|code| code.parse().ok()).context("no status code in the answer")?;
     Ok(Answer { status, body: response.split_off(head_end + 4) })
 }

@@ -15,8 +15,8 @@ mod store;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use invariants::check_invariants;
 pub use extract::{CurrentUser, MaybeUser, StaffUser, Viewer};
+pub use invariants::check_invariants;
 pub use model::User;
 pub use service::{
     AccountStats, AccountsError, LoginAttempt, StaffActor, UserEditInput, account_stats, authenticate, cleanup,

@@ -54,11 +54,7 @@ pub struct S3Tuning {
 }
 
 /// An S3 client for `location` with the endpoint and credentials from the settings.
-pub fn build_client(
-    settings: &StorageSettings,
-    location: &S3Location,
-    tuning: S3Tuning,
-) -> anyhow::Result<AmazonS3> {
+pub fn build_client(settings: &StorageSettings, location: &S3Location, tuning: S3Tuning) -> anyhow::Result<AmazonS3> {
     let (Some(key_id), Some(secret)) = (&settings.s3_access_key_id, &settings.s3_secret_access_key) else {
         anyhow::bail!("s3:// storage needs S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY");
     };

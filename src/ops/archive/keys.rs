@@ -88,7 +88,8 @@ impl ArchiveKeys {
         let mut identities: Vec<Box<dyn age::Identity>> = Vec::new();
         if scrypt {
             if let Some(passphrase) = &self.passphrase {
-                identities.push(Box::new(age::scrypt::Identity::new(SecretString::from(passphrase.expose().to_owned()))));
+                identities
+                    .push(Box::new(age::scrypt::Identity::new(SecretString::from(passphrase.expose().to_owned()))));
             }
         } else if let Some(path) = &self.identity_file {
             let shown = path.display().to_string();

@@ -96,7 +96,6 @@ pub fn unpack(
     if entries.next().is_some() {
         return Err(corrupt("entries after the manifest"));
     }
-    drop(entries);
     // Read every layer to its end: age authenticates its last chunk, zstd checks its checksum.
     io::copy(&mut tar.into_inner(), &mut io::sink()).map_err(corrupt)?;
     check_manifest(&header, &manifest, &seen)?;
@@ -204,7 +203,11 @@ fn check_manifest(
         return Err(corrupt("the manifest lists no database"));
     }
     if manifest.files.len() != seen.len() {
-        return Err(corrupt(format!("the manifest lists {} files, the archive holds {}", manifest.files.len(), seen.len())));
+        return Err(corrupt(format!(
+            "the manifest lists {} files, the archive holds {}",
+            manifest.files.len(),
+            seen.len()
+        )));
     }
     for file in &manifest.files {
         match seen.get(&file.path) {

@@ -36,7 +36,10 @@ pub async fn copy(from: &str, to: &str) -> anyhow::Result<Vec<TableReport>> {
     let mut src = source.pool.acquire().await?.detach();
     let version = dbinfo::schema_version(&mut src, source.backend).await?;
     let latest = Db::latest_migration(source.backend);
-    anyhow::ensure!(version == latest, "the source is at schema {version}, this binary at {latest}: run `shoestring migrate` on it first");
+    anyhow::ensure!(
+        version == latest,
+        "the source is at schema {version}, this binary at {latest}: run `shoestring migrate` on it first"
+    );
     target.migrate().await.context("migrating the target failed")?;
     let mut dst = target.pool.acquire().await?.detach();
     let occupied = dbinfo::data_tables(&mut dst, target.backend).await?;
@@ -68,7 +71,13 @@ pub async fn copy(from: &str, to: &str) -> anyhow::Result<Vec<TableReport>> {
     for (src_table, dst_table) in &tables {
         let (source_rows, source_sha256) = rows::checksum(&mut read, source.backend, src_table).await?;
         let (target_rows, target_sha256) = rows::checksum(&mut dst, target.backend, dst_table).await?;
-        reports.push(TableReport { name: src_table.name.clone(), source_rows, target_rows, source_sha256, target_sha256 });
+        reports.push(TableReport {
+            name: src_table.name.clone(),
+            source_rows,
+            target_rows,
+            source_sha256,
+            target_sha256,
+        });
     }
     read.rollback().await.ok();
     Ok(reports)
@@ -93,7 +102,11 @@ async fn matching_tables(
     for target in schema::parents_first(targets)? {
         let source = schema::describe(&mut *src, src_backend, &target.name).await?;
         let columns = |t: &Table| t.columns.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>();
-        anyhow::ensure!(columns(&source) == columns(&target), "table {} has different columns on the two sides", target.name);
+        anyhow::ensure!(
+            columns(&source) == columns(&target),
+            "table {} has different columns on the two sides",
+            target.name
+        );
         pairs.push((source, target));
     }
     Ok(pairs)
@@ -108,7 +121,9 @@ async fn copy_table(
 ) -> anyhow::Result<()> {
     if BOOKKEEPING_TABLES.contains(&dst.name.as_str()) {
         // Rows the migrations or the scheduler put there are replaced by the source's.
-        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {}", quote_ident(&dst.name)))).execute(&mut **write).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {}", quote_ident(&dst.name))))
+            .execute(&mut **write)
+            .await?;
     }
     let per_batch = (30_000 / dst.columns.len().max(1)).clamp(1, 500);
     let mut batch: Vec<Vec<rows::Value>> = Vec::with_capacity(per_batch);

@@ -76,8 +76,11 @@ pub fn bind<'q>(
 /// `SELECT columns FROM table` in primary-key order (byte order for text on both backends).
 pub fn ordered_select(table: &Table, backend: Backend) -> String {
     let columns: Vec<String> = table.columns.iter().map(|(c, _)| quote_ident(c)).collect();
-    let order_by: Vec<&String> =
-        if table.primary_key.is_empty() { table.columns.iter().map(|(c, _)| c).collect() } else { table.primary_key.iter().collect() };
+    let order_by: Vec<&String> = if table.primary_key.is_empty() {
+        table.columns.iter().map(|(c, _)| c).collect()
+    } else {
+        table.primary_key.iter().collect()
+    };
     let order: Vec<String> = order_by
         .into_iter()
         .map(|c| {

@@ -65,7 +65,8 @@ async fn describe_sqlite(conn: &mut AnyConnection, table: &mut Table) -> anyhow:
     for row in sqlx::query(sqlx::AssertSqlSafe(info)).fetch_all(&mut *conn).await? {
         let name: String = row.try_get("name")?;
         let declared: String = row.try_get("type")?;
-        let kind = kind_of(&declared).ok_or_else(|| anyhow::anyhow!("{}.{name}: type {declared} is not copied", table.name))?;
+        let kind = kind_of(&declared)
+            .ok_or_else(|| anyhow::anyhow!("{}.{name}: type {declared} is not copied", table.name))?;
         let position: i64 = row.try_get("pk")?;
         if position > 0 {
             pk.insert(position, name.clone());
@@ -94,7 +95,8 @@ async fn describe_postgres(conn: &mut AnyConnection, table: &mut Table) -> anyho
     for row in columns {
         let name: String = row.try_get("name")?;
         let declared: String = row.try_get("declared")?;
-        let kind = kind_of(&declared).ok_or_else(|| anyhow::anyhow!("{}.{name}: type {declared} is not copied", table.name))?;
+        let kind = kind_of(&declared)
+            .ok_or_else(|| anyhow::anyhow!("{}.{name}: type {declared} is not copied", table.name))?;
         if row.try_get::<bool, _>("is_identity")? {
             table.identity.push(name.clone());
         }
@@ -126,10 +128,13 @@ pub fn parents_first(tables: Vec<Table>) -> anyhow::Result<Vec<Table>> {
     let mut done: BTreeSet<String> = BTreeSet::new();
     let mut ordered = Vec::new();
     while !remaining.is_empty() {
-        let (ready, blocked): (Vec<Table>, Vec<Table>) = remaining
-            .into_iter()
-            .partition(|t| t.parents.iter().all(|p| p == &t.name || done.contains(p)));
-        anyhow::ensure!(!ready.is_empty(), "foreign keys form a cycle among {:?}", blocked.iter().map(|t| &t.name).collect::<Vec<_>>());
+        let (ready, blocked): (Vec<Table>, Vec<Table>) =
+            remaining.into_iter().partition(|t| t.parents.iter().all(|p| p == &t.name || done.contains(p)));
+        anyhow::ensure!(
+            !ready.is_empty(),
+            "foreign keys form a cycle among {:?}",
+            blocked.iter().map(|t| &t.name).collect::<Vec<_>>()
+        );
         done.extend(ready.iter().map(|t| t.name.clone()));
         ordered.extend(ready);
         remaining = blocked;
@@ -153,8 +158,9 @@ mod tests {
 
     #[test]
     fn parents_are_copied_before_their_children() {
-        let ordered = parents_first(vec![table("likes", &["posts", "users"]), table("posts", &["users"]), table("users", &[])])
-            .unwrap();
+        let ordered =
+            parents_first(vec![table("likes", &["posts", "users"]), table("posts", &["users"]), table("users", &[])])
+                .unwrap();
         let names: Vec<&str> = ordered.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["users", "posts", "likes"]);
         assert!(parents_first(vec![table("a", &["b"]), table("b", &["a"])]).is_err());

@@ -83,8 +83,10 @@ async fn a_backup_taken_under_write_load_restores_to_the_same_data_up_to_its_mom
     for (key, sha) in &restored_files {
         assert_eq!(live_files.get(key), Some(sha), "{key} differs from the live file");
     }
-    let referenced: Vec<String> =
-        sqlx::query_scalar("SELECT image_key FROM posts WHERE image_key IS NOT NULL").fetch_all(&restored.pool).await.unwrap();
+    let referenced: Vec<String> = sqlx::query_scalar("SELECT image_key FROM posts WHERE image_key IS NOT NULL")
+        .fetch_all(&restored.pool)
+        .await
+        .unwrap();
     assert!(referenced.len() >= 5 && referenced.iter().all(|k| restored_files.contains_key(k)));
     eprintln!("worst write latency during the backup test: {} ms", worst_ms.load(Ordering::Relaxed));
 }
@@ -105,7 +107,16 @@ async fn truncated_corrupted_or_wrongly_decrypted_archives_are_refused_before_an
     let variants = [
         ("truncated", good[..good.len() * 2 / 3].to_vec(), "right passphrase"),
         ("truncated at the end", good[..good.len() - 20].to_vec(), "right passphrase"),
-        ("corrupted", { let mut b = good.clone(); let i = b.len() / 2; b[i] ^= 0x55; b }, "right passphrase"),
+        (
+            "corrupted",
+            {
+                let mut b = good.clone();
+                let i = b.len() / 2;
+                b[i] ^= 0x55;
+                b
+            },
+            "right passphrase",
+        ),
         ("wrong key", good.clone(), "wrong passphrase"),
     ];
     for (what, bytes, passphrase) in variants {
@@ -122,8 +133,12 @@ async fn truncated_corrupted_or_wrongly_decrypted_archives_are_refused_before_an
         let tables = shoestring::ops::dbinfo::tables(&mut conn, db.backend).await.unwrap();
         assert!(tables.is_empty(), "{what}: the database was written: {tables:?}");
 
-        let verified = jobs::run_drill(&sealed_app_with(&app, &target), &shoestring::ops_hooks(&app.state),
-            &shoestring::ops::drill::Choice::Named(file.to_str().unwrap().into())).await;
+        let verified = jobs::run_drill(
+            &sealed_app_with(&app, &target),
+            &shoestring::ops_hooks(&app.state),
+            &shoestring::ops::drill::Choice::Named(file.to_str().unwrap().into()),
+        )
+        .await;
         assert!(verified.is_err(), "{what}: verify passed");
     }
     let failed: i64 = app.scalar_i64("SELECT COUNT(*) FROM backup_runs WHERE kind = 'drill' AND ok = FALSE").await;
@@ -131,7 +146,10 @@ async fn truncated_corrupted_or_wrongly_decrypted_archives_are_refused_before_an
 }
 
 /// The app's state with another deployment's settings (for keys and work folders).
-fn sealed_app_with(app: &crate::support::TestApp, settings: &shoestring::kernel::config::Settings) -> shoestring::kernel::AppState {
+fn sealed_app_with(
+    app: &crate::support::TestApp,
+    settings: &shoestring::kernel::config::Settings,
+) -> shoestring::kernel::AppState {
     shoestring::kernel::AppState::from(shoestring::kernel::Services {
         settings: Arc::new(settings.clone()),
         ..(*app.state).clone()
@@ -170,9 +188,13 @@ async fn an_archive_of_an_older_schema_is_migrated_forward_by_restore() {
     // The release before backups: migrations up to 0004.
     migrator.migrations = migrator.migrations.iter().filter(|m| m.version <= 4).cloned().collect::<Vec<_>>().into();
     migrator.run(&db.pool).await.unwrap();
-    sqlx::query("INSERT INTO users (username, username_key, email, email_key, password_hash, date_joined) \
-                 VALUES ('old', 'old', 'old@example.com', 'old@example.com', 'x', 1)")
-        .execute(&db.pool).await.unwrap();
+    sqlx::query(
+        "INSERT INTO users (username, username_key, email, email_key, password_hash, date_joined) \
+                 VALUES ('old', 'old', 'old@example.com', 'old@example.com', 'x', 1)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
     let mut settings = crate::support::test_settings();
     settings.database_url = shoestring::kernel::config::Secret::new(url.clone());
     let media = TempDir::new("old-media");

@@ -71,7 +71,24 @@ async fn a_full_disk_fails_the_backup_cleanly_and_the_site_keeps_serving() {
         assert!(Instant::now() < deadline, "the app did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let seeded = inside(pid, &env, &[BIN, "seed", "--users", "30", "--posts", "3000", "--images", "8", "--password", "correct horse battery staple", "--passwords-file", "/dev/null"]);
+    let seeded = inside(
+        pid,
+        &env,
+        &[
+            BIN,
+            "seed",
+            "--users",
+            "30",
+            "--posts",
+            "3000",
+            "--images",
+            "8",
+            "--password",
+            "correct horse battery staple",
+            "--passwords-file",
+            "/dev/null",
+        ],
+    );
     assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
     let backups = format!("{}/backups", d.display());
     // A destination with room for a fraction of the archive: it fills while the archive is written.

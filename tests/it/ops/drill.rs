@@ -63,7 +63,8 @@ async fn a_drill_fails_on_an_archive_whose_like_counts_are_wrong_and_the_failure
     let done = jobs::run_backup(&app.state, None).await.unwrap();
 
     let archive = backups.0.join(&done.name).display().to_string();
-    let err = jobs::run_drill(&app.state, &shoestring::ops_hooks(&app.state), &Choice::Named(archive)).await.unwrap_err();
+    let err =
+        jobs::run_drill(&app.state, &shoestring::ops_hooks(&app.state), &Choice::Named(archive)).await.unwrap_err();
 
     assert!(format!("{err:#}").contains("like_count"), "{err:#}");
     let now = status_now(&app).await;

@@ -60,18 +60,17 @@ async fn a_storage_outage_fails_uploads_quickly_with_503_and_the_site_keeps_work
     server.stop();
 
     let started = Instant::now();
-    let res = writer
-        .client
-        .post(writer.url("/api/posts/"))
-        .multipart(
-            reqwest::multipart::Form::new().text("body", "during").part(
+    let res =
+        writer
+            .client
+            .post(writer.url("/api/posts/"))
+            .multipart(reqwest::multipart::Form::new().text("body", "during").part(
                 "image",
                 reqwest::multipart::Part::bytes(png(2)).file_name("p.png").mime_str("image/png").unwrap(),
-            ),
-        )
-        .send()
-        .await
-        .unwrap();
+            ))
+            .send()
+            .await
+            .unwrap();
     let took = started.elapsed();
     assert_eq!(res.status(), 503);
     assert!(took < Duration::from_secs(3), "answered after {took:?}, the timeout is 2 s");
@@ -95,7 +94,8 @@ async fn backups_go_to_the_bucket_and_the_drill_restores_them_from_there() {
     let done = jobs::run_backup(&app.state, Some("s3://backups/nightly")).await.expect("backup");
     assert_eq!(server.objects("backups", "nightly"), vec![done.name.clone()]);
     assert_eq!(done.manifest.media_files().count(), 2);
-    let destination = shoestring::ops::destination::Destination::parse("s3://backups/nightly", &app.state.settings.storage).unwrap();
+    let destination =
+        shoestring::ops::destination::Destination::parse("s3://backups/nightly", &app.state.settings.storage).unwrap();
     let report = jobs::run_drill(&app.state, &shoestring::ops_hooks(&app.state), &Choice::Latest(destination))
         .await
         .expect("drill");
@@ -144,7 +144,9 @@ async fn relay_that_stops_the_server(
                     if n == 0 || up_write.write_all(&buf[..n]).await.is_err() {
                         break;
                     }
-                    if sent.fetch_add(n as u64, Ordering::SeqCst) + n as u64 >= after && sent.load(Ordering::SeqCst) < u64::MAX / 2 {
+                    if sent.fetch_add(n as u64, Ordering::SeqCst) + n as u64 >= after
+                        && sent.load(Ordering::SeqCst) < u64::MAX / 2
+                    {
                         sent.store(u64::MAX / 2, Ordering::SeqCst);
                         server.lock().unwrap().stop();
                     }
@@ -188,7 +190,10 @@ async fn the_server_stopped_mid_upload_fails_the_backup_cleanly_and_the_job_retr
     app.clock().advance(86_400 + 1);
     app.run_jobs().await;
     let (attempts, status): (i64, String) =
-        sqlx::query_as("SELECT attempts, status FROM jobs WHERE kind = 'ops.backup'").fetch_one(&app.state.db.pool).await.unwrap();
+        sqlx::query_as("SELECT attempts, status FROM jobs WHERE kind = 'ops.backup'")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
     assert_eq!((attempts, status.as_str()), (1, "queued"), "the failed backup waits for its retry");
     server.lock().unwrap().resume();
     assert!(server.lock().unwrap().objects("backups", "nightly").is_empty(), "no archive from the failed upload");

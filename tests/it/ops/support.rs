@@ -79,7 +79,10 @@ pub async fn export(db: &Db, max_post_id: i64) -> BTreeMap<&'static str, Vec<Str
     let mut out = BTreeMap::new();
     let queries: [(&str, &str); 3] = [
         ("users", "SELECT id, username, email, password_hash, nickname, date_joined FROM users ORDER BY id"),
-        ("posts", "SELECT id, author_id, body, image_key, thumb_key, like_count, created_at FROM posts WHERE id <= $1 ORDER BY id"),
+        (
+            "posts",
+            "SELECT id, author_id, body, image_key, thumb_key, like_count, created_at FROM posts WHERE id <= $1 ORDER BY id",
+        ),
         ("likes", "SELECT post_id, user_id, created_at FROM likes WHERE post_id <= $1 ORDER BY post_id, user_id"),
     ];
     for (table, sql) in queries {
@@ -233,5 +236,7 @@ impl Drop for S3Server {
 /// Each post's id and its row as text, from `export`'s query.
 pub async fn posts_by_id(db: &Db) -> BTreeMap<i64, String> {
     let rows = export(db, i64::MAX).await.remove("posts").unwrap();
-    rows.into_iter().map(|row| (row.trim_start_matches("Some(").split(')').next().unwrap().parse().unwrap(), row)).collect()
+    rows.into_iter()
+        .map(|row| (row.trim_start_matches("Some(").split(')').next().unwrap().parse().unwrap(), row))
+        .collect()
 }
