@@ -127,7 +127,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup(args) => crate::ops::commands::backup(&state, &crate::ops_hooks(&state), args).await,
-        Command::Restore(_) | Command::Db { .. } | Command::Media { .. } => unreachable!("handled above"),
+        Command::Restore(_) | Command::Db { .. } | Command::Media { .. } => {
+            anyhow::bail!("this command runs without the app's state")
+        }
     }
 }
 

@@ -94,21 +94,21 @@ async fn smoke_on_copy(settings: Arc<kernel::config::Settings>, copy: ops::Resto
     let (stop, stopped) = watch::channel(false);
     let server = tokio::spawn(serve(state, listener, stopped));
     let asked = async {
-        let mut answered = Vec::new();
-        let mut paths = vec!["/posts/".to_owned(), "/api/posts/?limit=20".to_owned()];
-        for i in 0..3 {
-            let path = paths[i].clone();
-            let answer = ops::smoke::get(addr, &host, &path).await?;
-            anyhow::ensure!(answer.status == 200, "GET {path} answered {}", answer.status);
-            answered.push(format!("GET {path} 200 ({} bytes)", answer.body.len()));
-            if i == 1 {
-                // The newest post with an image names its file: fetch that too.
-                let body = String::from_utf8_lossy(&answer.body);
-                match body.find("/media/").and_then(|at| body[at..].split('"').next().map(str::to_owned)) {
-                    Some(image) => paths.push(image),
-                    None => break,
-                }
+        let ask = |path: String| {
+            let host = host.clone();
+            async move {
+                let answer = ops::smoke::get(addr, &host, &path).await?;
+                anyhow::ensure!(answer.status == 200, "GET {path} answered {}", answer.status);
+                anyhow::Ok((format!("GET {path} 200 ({} bytes)", answer.body.len()), answer.body))
             }
+        };
+        let (page, _) = ask("/posts/".into()).await?;
+        let (api, body) = ask("/api/posts/?limit=20".into()).await?;
+        let mut answered = vec![page, api];
+        // The newest post with an image names its file: fetch that too.
+        let body = String::from_utf8_lossy(&body);
+        if let Some(image) = body.find("/media/").and_then(|at| body[at..].split('"').next()) {
+            answered.push(ask(image.to_owned()).await?.0);
         }
         anyhow::Ok(answered.join(", "))
     }

@@ -127,6 +127,10 @@ impl Scratch {
     /// A new database on the drill's server, filled from the dump.
     async fn postgres(settings: &Settings, dump: &std::path::Path) -> anyhow::Result<Self> {
         let admin = settings.storage.drill_database_url.as_ref().unwrap_or(&settings.database_url).expose().to_owned();
+        anyhow::ensure!(
+            admin.starts_with("postgres"),
+            "a PostgreSQL archive is drilled on a PostgreSQL server: set DRILL_DATABASE_URL"
+        );
         let name = format!("shoestring_drill_{}", &random_token()[..12].to_lowercase().replace('-', "_"));
         let mut conn = Db::connect(&admin).await?.pool.acquire().await?.detach();
         let major = pgtools::server_major(&mut conn).await?;

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The restore drill at size: seeds a database of about SIZE_MB (default 1024), then measures
+#   - the backup's time and the worst latency of a like (a write transaction) while it runs,
+#   - `backup verify` (fetch, unpack and check, restore into a scratch database, integrity and
+#     invariants, boot the app and answer a request): the restore time objective (RTO),
+#   - `restore` into an empty database, then the app's first answer on it.
+# Usage: bench/backup-drill.sh [BIN] [DATABASE_URL] [SIZE_MB]   (PostgreSQL: an empty database)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init "${1:-}" "${2:-}"
+SIZE_MB="${3:-1024}"
+export BACKUP_WORK_DIR="$WORK/backup-work" RUN_WORKER=false
+
+# About 560 bytes of SQLite per post with its likes (PostgreSQL: about 700).
+posts=$((SIZE_MB * 1024 * 1024 / 560))
+case "$DATABASE_URL" in postgres*) posts=$((SIZE_MB * 1024 * 1024 / 700)) ;; esac
+echo "seeding about $SIZE_MB MB: $posts posts"
+t0=$(date +%s.%N)
+bench_serve --users 20000 --posts "$posts" --password 'correct horse battery staple'
+echo "seeded in $(echo "$(date +%s.%N) - $t0" | bc) s"
+case "$DATABASE_URL" in
+  postgres*) size=$(psql -Atc "select pg_database_size(current_database())" "$DATABASE_URL") ;;
+  *) size=$(stat -c %s "$WORK/bench.db") ;;
+esac
+echo "database size: $((size / 1024 / 1024)) MiB"
+COOKIE="$(bench_login user0002 'correct horse battery staple')"
+
+# A writer that likes and unlikes post 1 without pause, printing each request's latency (ms).
+python3 - "$PORT" "$COOKIE" >"$WORK/latency.log" <<'PY' &
+import http.client, sys, time
+port, cookie = int(sys.argv[1]), sys.argv[2]
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+end = time.time() + 600
+while time.time() < end:
+    t = time.time()
+    conn.request("POST", "/api/posts/1/like/", body="{}", headers={"Cookie": cookie, "Content-Type": "application/json"})
+    r = conn.getresponse(); r.read()
+    print(f"{t:.3f} {(time.time() - t) * 1000:.1f} {r.status}", flush=True)
+PY
+WRITER=$!
+trap 'kill "$WRITER" 2>/dev/null || true; kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+sleep 3
+
+b0=$(date +%s.%N)
+"$BIN" backup --to "$WORK/backups"
+b1=$(date +%s.%N)
+sleep 1
+kill "$WRITER"
+archive="$(ls "$WORK"/backups/shoestring-*)"
+echo "backup: $(echo "$b1 - $b0" | bc) s, archive $(($(stat -c %s "$archive") / 1024 / 1024)) MiB"
+awk -v a="$b0" -v b="$b1" '
+  $1 < a { before = ($2 > before ? $2 : before); nb++ }
+  $1 >= a && $1 <= b { during = ($2 > during ? $2 : during); nd++; if ($3 != 200) bad++ }
+  END { printf "likes: worst %.1f ms before the backup (%d), worst %.1f ms during it (%d), non-200 during: %d\n", before, nb, during, nd, bad + 0 }
+' "$WORK/latency.log"
+
+v0=$(date +%s.%N)
+"$BIN" backup verify "$archive" 2>/dev/null | grep -v '^{' || true
+echo "drill (backup verify): $(echo "$(date +%s.%N) - $v0" | bc) s"
+
+kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+case "$DATABASE_URL" in
+  postgres*)
+    target="${DATABASE_URL%/*}/shoestring_restore_bench"
+    psql -qc "drop database if exists shoestring_restore_bench" "$DATABASE_URL"
+    psql -qc "create database shoestring_restore_bench" "$DATABASE_URL" ;;
+  *) target="sqlite://$WORK/restored.db" ;;
+esac
+r0=$(date +%s.%N)
+DATABASE_URL="$target" MEDIA_DIR="$WORK/restored-media" "$BIN" restore "$archive"
+DATABASE_URL="$target" MEDIA_DIR="$WORK/restored-media" "$BIN" serve >"$WORK/restored.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 600); do curl -fsS "$BASE/posts/" >/dev/null 2>&1 && break; sleep 0.1; done
+echo "restore to first answer: $(echo "$(date +%s.%N) - $r0" | bc) s"
+case "$DATABASE_URL" in postgres*) kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+  psql -qc "drop database if exists shoestring_restore_bench" "$DATABASE_URL" ;; esac
