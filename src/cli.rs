@@ -1,12 +1,11 @@
-//! The command line: `serve` (default), `migrate`, `createsuperuser`, `send-test-email`, and the
-//! operations (`backup`, `restore`, `db copy`, `media copy`). Each subcommand is a few lines that
-//! call into the library.
+//! The command line: `serve` (default), `migrate`, `createsuperuser`, `seed`, `send-test-email`, and
+//! the operations (`backup`, `restore`, `db copy`, `media copy`). Each subcommand is a few lines
+//! that call into the library.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::apps::accounts::{self, AccountsError};
@@ -14,6 +13,7 @@ use crate::kernel::AppState;
 use crate::kernel::clock::Clock;
 use crate::kernel::config::Settings;
 use crate::kernel::email::Message;
+use crate::kernel::lifecycle;
 use crate::kernel::security::password::Password;
 use crate::kernel::telemetry;
 
@@ -28,7 +28,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply migrations, start the job worker and serve HTTP (the default).
+    /// Apply migrations, start the job worker (unless RUN_WORKER=false) and serve HTTP (the default).
     Serve,
     /// Apply database migrations and exit.
     Migrate,
@@ -135,7 +135,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(state: AppState) -> anyhow::Result<()> {
     state.db.migrate().await?;
-    let listener = TcpListener::bind(state.settings.bind).await?;
+    let listener = lifecycle::listener(state.settings.bind)?;
     tracing::info!(address = %listener.local_addr()?, env = ?state.settings.env, "listening");
     let (stop, stopped) = watch::channel(false);
     if state.settings.run_worker {
@@ -146,27 +146,32 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
+        lifecycle::notify_stopping();
         let _ = stop.send(true);
     });
+    // Ready once migrations ran and the database answered a query.
+    sqlx::query("SELECT 1").execute(&state.db.pool).await?;
+    lifecycle::notify_ready();
     crate::serve(state, listener, stopped).await?;
     Ok(())
 }
 
+/// Waits for SIGINT or SIGTERM. SIGHUP (sent by `systemctl reload` or a closing terminal)
+/// never ends the process: it is logged and ignored.
 async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+        return std::future::pending().await;
+    };
     let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => return std::future::pending().await,
-        };
+    tokio::pin!(ctrl_c);
+    loop {
         tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            _ = &mut ctrl_c => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => tracing::info!(event = "sighup_ignored", "SIGHUP received; nothing to reload"),
         }
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 async fn createsuperuser(

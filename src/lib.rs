@@ -30,6 +30,12 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
+/// What other apps keep about a user: their sections of the profile page, the data export and
+/// account deletion (a hook accounts offers, so that it imports no other app).
+pub fn user_sections() -> apps::accounts::UserSections {
+    apps::accounts::UserSections::new(vec![std::sync::Arc::new(apps::blog::BlogSection)])
+}
+
 /// The whole HTTP app: every app's routes inside the shared middleware stack.
 pub fn app(state: AppState) -> Router {
     let (api, openapi) = api(&state);
@@ -47,10 +53,10 @@ pub fn app(state: AppState) -> Router {
     } else {
         routes = routes.route("/graphql", graphql);
     }
-    if !state.settings.is_production() && state.settings.smtp_url.is_none() {
+    if state.settings.outbox_enabled() {
         routes = routes.merge(apps::devmail::router());
     }
-    layers::wrap(routes, state)
+    layers::wrap(routes.layer(Extension(user_sections())), state)
 }
 
 /// Every job kind and schedule the apps define.

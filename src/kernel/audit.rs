@@ -52,7 +52,7 @@ pub fn diff(fields: &[(&str, String, String)]) -> Vec<Change> {
 #[derive(Clone, Debug)]
 pub struct Event {
     pub actor: Actor,
-    /// `user.signup`, `user.login_failed`, `post.deleted`, …
+    /// `user.signup`, `user.login_failed_burst`, `post.deleted`, …
     pub action: &'static str,
     pub target_type: &'static str,
     pub target_id: Option<i64>,

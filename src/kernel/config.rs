@@ -21,7 +21,8 @@ pub enum AppEnv {
     Production,
 }
 
-/// A string that never prints: `Debug` and `Display` show a placeholder.
+/// A string that never prints: `Debug` shows a placeholder and there is no `Display`; read it
+/// with `expose()`.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -166,6 +167,11 @@ impl Settings {
         hosts
     }
 
+    /// Mail goes to the local outbox, and its viewer is served: development without `SMTP_URL`.
+    pub fn outbox_enabled(&self) -> bool {
+        !self.is_production() && self.smtp_url.is_none()
+    }
+
     pub fn api_docs_enabled(&self) -> bool {
         self.api_docs.unwrap_or(!self.is_production())
     }
@@ -179,14 +185,23 @@ impl Settings {
         if self.password_min_length < 8 {
             return Err(problem("PASSWORD_MIN_LENGTH", "must be at least 8"));
         }
-        if self.argon2_memory_kib < 19456 || self.argon2_iterations < 2 {
-            return Err(problem("ARGON2_MEMORY_KIB", "argon2id below the OWASP minimum (19456 KiB, 2 iterations)"));
+        if self.argon2_memory_kib < 19456 {
+            return Err(problem("ARGON2_MEMORY_KIB", "argon2id below the OWASP minimum (19456 KiB)"));
         }
-        if self.confirmation_ttl_hours < 1 || self.password_reset_ttl_minutes < 1 {
-            return Err(problem("CONFIRMATION_TTL_HOURS", "link lifetimes must be positive"));
+        if self.argon2_iterations < 2 {
+            return Err(problem("ARGON2_ITERATIONS", "argon2id below the OWASP minimum (2 iterations at 19 MiB)"));
         }
-        if self.session_idle_days < 1 || self.session_max_days < self.session_idle_days {
-            return Err(problem("SESSION_MAX_DAYS", "must be at least SESSION_IDLE_DAYS, both positive"));
+        if self.confirmation_ttl_hours < 1 {
+            return Err(problem("CONFIRMATION_TTL_HOURS", "must be at least 1"));
+        }
+        if self.password_reset_ttl_minutes < 1 {
+            return Err(problem("PASSWORD_RESET_TTL_MINUTES", "must be at least 1"));
+        }
+        if self.session_idle_days < 1 {
+            return Err(problem("SESSION_IDLE_DAYS", "must be at least 1"));
+        }
+        if self.session_max_days < self.session_idle_days {
+            return Err(problem("SESSION_MAX_DAYS", "must be at least SESSION_IDLE_DAYS"));
         }
         self.storage.validate()?;
         if self.is_production() {

@@ -8,9 +8,13 @@ pub mod db;
 pub mod email;
 pub mod http;
 pub mod jobs;
+pub mod lifecycle;
 pub mod media;
+pub mod pagination;
 pub mod security;
+pub mod session;
 pub mod telemetry;
+pub mod validation;
 
 use std::sync::Arc;
 

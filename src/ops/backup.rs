@@ -52,20 +52,9 @@ pub async fn backup(state: &AppState, destination: &Destination) -> anyhow::Resu
         snapshot::take(&state.db, state.settings.database_url.expose(), storage.pg_bin_dir.as_deref(), work.path())
             .await
             .context("database snapshot failed")?;
-    let created_at = state.clock.now();
-    let manifest = Manifest {
-        format: FORMAT_VERSION,
-        app_version: env!("CARGO_PKG_VERSION").to_owned(),
-        schema_version: snap.schema_version,
-        database: snap.kind,
-        created_at,
-        created_at_utc: rfc3339(created_at),
-        dump_tool: snap.dump_tool.clone(),
-        tables: snap.tables.clone(),
-        files: Vec::new(),
-    };
+    let manifest = header_of(&snap, state.clock.now());
     let media_keys = list_media(state.media.as_ref()).await?;
-    let name = retention::archive_name(created_at, keys.is_sealing());
+    let name = retention::archive_name(manifest.created_at, keys.is_sealing());
     let (archive_path, partial) = match destination {
         Destination::Local(dir) => {
             fsutil::create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -104,6 +93,21 @@ pub async fn backup(state: &AppState, destination: &Destination) -> anyhow::Resu
         vanished,
         pruned,
     })
+}
+
+/// The archive's header: everything but the file list, which is filled in as files are written.
+fn header_of(snap: &snapshot::Snapshot, created_at: i64) -> Manifest {
+    Manifest {
+        format: FORMAT_VERSION,
+        app_version: env!("CARGO_PKG_VERSION").to_owned(),
+        schema_version: snap.schema_version,
+        database: snap.kind,
+        created_at,
+        created_at_utc: rfc3339(created_at),
+        dump_tool: snap.dump_tool.clone(),
+        tables: snap.tables.clone(),
+        files: Vec::new(),
+    }
 }
 
 pub fn retention_of(state: &AppState) -> Retention {

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod architecture;
 mod blog;
 mod kernel;
 mod ops;

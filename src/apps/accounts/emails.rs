@@ -68,7 +68,7 @@ fn message(to: String, subject: &str, mail: &Mail) -> anyhow::Result<Message> {
     })
 }
 
-/// `Some((user's username, link))` when the user exists and the link is still live.
+/// `Some((username, email, link))` when the user exists and the link is still live.
 async fn link(
     state: &AppState,
     user_id: i64,
@@ -133,7 +133,7 @@ async fn compose(state: &AppState, mail: AccountEmail) -> anyhow::Result<Option<
     Ok(Some(message))
 }
 
-/// Notices without links.
+/// Notices that carry no token link.
 fn compose_notice(state: &AppState, mail: AccountEmail) -> anyhow::Result<Message> {
     let base = state.settings.base_url();
     let reset = Some(("Reset my password".to_owned(), format!("{base}/accounts/password-reset/")));

@@ -13,9 +13,9 @@ use super::service;
 use crate::kernel::AppState;
 use crate::kernel::http::csrf::CsrfToken;
 use crate::kernel::http::render::{NavUser, take_flashes};
-use crate::kernel::http::session::{IP_KEY, SEEN_AT_KEY, USER_AGENT_KEY, USER_ID_KEY, current_hash, decode_data};
 use crate::kernel::http::{AppError, PageContext};
 use crate::kernel::security::token::{hex, hmac_sha256};
+use crate::kernel::session::{IP_KEY, SEEN_AT_KEY, USER_AGENT_KEY, USER_ID_KEY, current_hash, decode_data};
 
 const AUTH_HASH_KEY: &str = "auth_hash";
 const LOGIN_AT_KEY: &str = "login_at";
@@ -183,7 +183,7 @@ impl FromRequestParts<AppState> for Viewer {
             csrf_token,
             user: user.as_ref().map(|u| NavUser { username: u.username.clone(), is_staff: u.is_staff }),
             flashes: take_flashes(&session).await?,
-            dev_tools: !state.settings.is_production(),
+            dev_tools: state.settings.outbox_enabled(),
             error_page: false,
         };
         Ok(Viewer { user, page })

@@ -4,11 +4,13 @@
 
 mod api;
 mod emails;
+mod errors;
 mod extract;
 mod forms;
 mod invariants;
 mod model;
 mod pages;
+mod sections;
 mod service;
 mod store;
 
@@ -17,11 +19,12 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use extract::{CurrentUser, MaybeUser, StaffUser, Viewer};
 pub use invariants::check_invariants;
-pub use model::User;
+pub use model::{SessionInfo, User};
+pub use sections::{Summary, SummaryLine, UserSection, UserSections};
 pub use service::{
-    AccountStats, AccountsError, LoginAttempt, StaffActor, UserEditInput, account_stats, authenticate, cleanup,
-    create_superuser, delete_user, edit_user, find_user, list_users, revoke_sessions, send_password_reset,
-    staff_page_count,
+    AccountStats, AccountsError, LoginAttempt, StaffActor, USERS_PER_PAGE, UserEditInput, account_stats, authenticate,
+    cleanup, create_superuser, delete_user, edit_user, find_user, list_users, revoke_sessions, send_password_reset,
+    user_sessions,
 };
 pub use store::{UserFilter, UserSort};
 

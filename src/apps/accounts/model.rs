@@ -200,6 +200,20 @@ pub struct AccountExport {
     pub date_joined: i64,
     pub last_login: Option<i64>,
     pub active_sessions: i64,
+    /// What other apps hold about the user, one key per app (`"blog"`).
+    #[serde(flatten)]
+    pub sections: std::collections::BTreeMap<&'static str, serde_json::Value>,
+}
+
+/// One signed-in session, as its owner or staff see it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SessionInfo {
+    /// SHA-256 of the session id: names the session in forms without revealing it.
+    pub id_hash: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub ip: String,
+    pub user_agent: String,
 }
 
 #[cfg(test)]

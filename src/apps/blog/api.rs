@@ -14,7 +14,7 @@ use super::model::{Actor, LikeState, MAX_PAGE_SIZE, PAGE_SIZE, Post, PostQuery};
 use super::service;
 use crate::apps::accounts::MaybeUser;
 use crate::kernel::AppState;
-use crate::kernel::http::multipart::MultipartInput;
+use crate::kernel::http::multipart::ApiMultipart;
 use crate::kernel::http::{ApiJson, AppError, ClientIp, ErrorBody};
 
 pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
@@ -142,7 +142,7 @@ impl FromRequest<AppState> for PostInput {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if content_type.starts_with("multipart/form-data") {
-            let mut form = MultipartInput::from_request(req, state).await?;
+            let ApiMultipart(mut form) = ApiMultipart::from_request(req, state).await?;
             let body = form.fields.remove("body").unwrap_or_default();
             return Ok(PostInput { body, image: form.file });
         }

@@ -1,5 +1,6 @@
 //! GraphQL for the blog at `/graphql`: the same service and permission rules as the REST API,
-//! bounded in depth and complexity, introspection off in production, JSON bodies only (so a
+//! bounded in depth and complexity, introspection only while the API docs are on (`API_DOCS`;
+//! off in production by default), JSON bodies only (so a
 //! cross-site form cannot post to it). GraphiQL is served from the binary when docs are on.
 
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema, SimpleObject};
@@ -11,6 +12,7 @@ use super::service::{self, BlogError};
 use crate::apps::accounts::MaybeUser;
 use crate::kernel::AppState;
 use crate::kernel::http::{ApiJson, ClientIp};
+use crate::kernel::pagination::PageRequest;
 
 pub type BlogSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -140,25 +142,24 @@ impl QueryRoot {
         search: Option<String>,
         author: Option<String>,
     ) -> async_graphql::Result<PostsPage> {
-        let page = page.unwrap_or(1).clamp(1, 100_000);
-        let page_size = page_size.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
+        let page = PageRequest::new(page, page_size.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE));
         let query = PostQuery {
             search: search.unwrap_or_default(),
             author,
-            limit: page_size,
-            offset: (page - 1) * page_size,
+            limit: page.size,
+            offset: page.offset(),
             liked_by: None,
         };
         let found = service::list_posts(state(ctx), actor(ctx).user_id(), &query).await.map_err(gql_error)?;
-        let pages = ((found.count + page_size - 1) / page_size).max(1);
+        let pages = page.page_count(found.count);
         Ok(PostsPage {
             items: found.posts.into_iter().map(PostObject::from).collect(),
             count: found.count,
-            page,
-            page_size,
+            page: page.number,
+            page_size: page.size,
             pages,
-            has_next: page < pages,
-            has_prev: page > 1,
+            has_next: page.number < pages,
+            has_prev: page.number > 1,
         })
     }
 

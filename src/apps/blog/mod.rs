@@ -2,11 +2,13 @@
 //! share one service — server-rendered pages, the REST API (OpenAPI-documented) and GraphQL.
 
 mod api;
+mod errors;
 mod forms;
 pub mod graphql;
 mod invariants;
 mod model;
 mod pages;
+mod section;
 mod service;
 mod store;
 
@@ -14,7 +16,8 @@ use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use invariants::check_invariants;
-pub use model::{Activity, Actor, Post, PostQuery};
+pub use model::{Actor, Post, PostQuery};
+pub use section::BlogSection;
 pub use service::{counts, delete_post, get_post, list_posts};
 
 use crate::kernel::AppState;
@@ -26,11 +29,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
 
 pub fn api_routes(state: &AppState) -> OpenApiRouter<AppState> {
     api::routes(state)
-}
-
-/// A user's blog activity, for their profile page.
-pub async fn activity(state: &AppState, user_id: i64) -> anyhow::Result<Activity> {
-    service::activity(state, user_id).await.map_err(|e| anyhow::anyhow!("activity: {e}"))
 }
 
 /// The hourly sweep of image files whose post is gone.

@@ -137,7 +137,7 @@ impl Post {
     }
 }
 
-/// Which posts to list: a page of them, newest first.
+/// Which posts to list: a page of them, newest first (liked posts: most recently liked first).
 #[derive(Clone, Debug, Default)]
 pub struct PostQuery {
     pub search: String,

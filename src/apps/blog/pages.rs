@@ -14,11 +14,13 @@ use super::model::{Actor, MAX_BODY_CHARS, PAGE_SIZE, Post, PostQuery};
 use super::service::{self, BlogError};
 use crate::apps::accounts::{CurrentUser, Viewer};
 use crate::kernel::AppState;
-use crate::kernel::http::multipart::MultipartInput;
+use crate::kernel::http::multipart::CsrfMultipart;
 use crate::kernel::http::redirect::safe_next;
 use crate::kernel::http::render::{flash, invalid};
-use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
+use crate::kernel::http::{AppError, ClientIp, CsrfForm, PageContext, render};
 use crate::kernel::media::{content_type, is_valid_key};
+use crate::kernel::pagination::{PageRequest, Pager};
+use crate::kernel::validation::FieldErrors;
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let upload_limit = state.settings.max_upload_bytes + 64 * 1024;
@@ -56,9 +58,7 @@ struct ListPage {
     count: i64,
     q: String,
     author: String,
-    current: i64,
-    pages: i64,
-    query: String,
+    pager: Pager,
     signed_in: bool,
     here: String,
     show_thumb: bool,
@@ -70,16 +70,10 @@ async fn posts_page(
     viewer: Viewer,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let current = query.page.unwrap_or(1).clamp(1, 100_000);
     let per_page = query.per_page.unwrap_or(PAGE_SIZE).clamp(1, 50);
+    let page = PageRequest::new(query.page, per_page);
     let author = (!query.author.is_empty()).then(|| query.author.clone());
-    let find = PostQuery {
-        search: query.q.clone(),
-        author,
-        limit: per_page,
-        offset: (current - 1) * per_page,
-        liked_by: None,
-    };
+    let find = PostQuery { search: query.q.clone(), author, limit: page.size, offset: page.offset(), liked_by: None };
     let actor = actor(&viewer, ip);
     let found = service::list_posts(&state, actor.user_id(), &find).await?;
     let mut filters = serde_urlencoded::to_string([("q", &query.q), ("author", &query.author)]).unwrap_or_default();
@@ -91,20 +85,14 @@ async fn posts_page(
         title,
         cards: cards(found.posts, &actor),
         count: found.count,
-        pages: page_count(found.count, per_page),
-        here: format!("/posts/?{filters}&page={current}"),
+        here: format!("/posts/?{filters}&page={}", page.number),
+        pager: Pager::counted(page, found.count, filters).newest_first(),
         q: query.q,
         author: query.author,
-        current,
-        query: filters,
         signed_in: viewer.user.is_some(),
         page: viewer.page,
         show_thumb: true,
     })
-}
-
-fn page_count(count: i64, per_page: i64) -> i64 {
-    ((count + per_page - 1) / per_page).max(1)
 }
 
 async fn liked_page(
@@ -114,25 +102,18 @@ async fn liked_page(
     viewer: Viewer,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let current = query.page.unwrap_or(1).clamp(1, 100_000);
-    let find = PostQuery {
-        liked_by: Some(user.id),
-        limit: PAGE_SIZE,
-        offset: (current - 1) * PAGE_SIZE,
-        ..PostQuery::default()
-    };
+    let page = PageRequest::new(query.page, PAGE_SIZE);
+    let find = PostQuery { liked_by: Some(user.id), limit: page.size, offset: page.offset(), ..PostQuery::default() };
     let actor = actor(&viewer, ip);
     let found = service::list_posts(&state, Some(user.id), &find).await?;
     render(&ListPage {
         title: "Posts you liked",
         cards: cards(found.posts, &actor),
         count: found.count,
-        pages: page_count(found.count, PAGE_SIZE),
-        here: format!("/posts/liked/?page={current}"),
+        here: format!("/posts/liked/?page={}", page.number),
+        pager: Pager::counted(page, found.count, String::new()).newest_first(),
         q: String::new(),
         author: String::new(),
-        current,
-        query: String::new(),
         signed_in: true,
         page: viewer.page,
         show_thumb: true,
@@ -201,9 +182,8 @@ async fn new_post(
     ClientIp(ip): ClientIp,
     session: Session,
     viewer: Viewer,
-    form: MultipartInput,
+    CsrfMultipart(form): CsrfMultipart,
 ) -> Result<Response, AppError> {
-    form.check_csrf()?;
     let body = form.text("body").unwrap_or("").to_owned();
     match service::create_post(&state, actor(&viewer, ip), &body, form.file).await {
         Ok(post) => {

@@ -264,3 +264,37 @@ pub async fn forget_orphan(pool: &AnyPool, key: &str) -> sqlx::Result<()> {
 pub async fn counts(pool: &AnyPool) -> sqlx::Result<(i64, i64)> {
     sqlx::query_as("SELECT (SELECT COUNT(*) FROM posts), (SELECT COUNT(*) FROM likes)").fetch_one(pool).await
 }
+
+/// A user's own posts, newest first, for their data export.
+pub async fn posts_by_author(
+    pool: &AnyPool,
+    author_id: i64,
+) -> sqlx::Result<Vec<(i64, String, Option<String>, i64, i64)>> {
+    sqlx::query_as(
+        "SELECT id, body, image_key, created_at, updated_at FROM posts WHERE author_id = $1 ORDER BY created_at DESC, id DESC",
+    )
+    .bind(author_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// The posts a user liked and when, newest first, for their data export.
+pub async fn likes_by_user(pool: &AnyPool, user_id: i64) -> sqlx::Result<Vec<(i64, i64)>> {
+    sqlx::query_as("SELECT post_id, created_at FROM likes WHERE user_id = $1 ORDER BY created_at DESC, post_id DESC")
+        .bind(user_id)
+        .fetch_all(pool)
+        .await
+}
+
+/// Before a user goes: their likes come off the posts' counts (the like rows cascade with the
+/// user), and their posts forget the IP they were sent from (the posts stay, without an author).
+pub async fn forget_user(tx: &mut Tx, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE posts SET like_count = like_count - 1 WHERE id IN (SELECT post_id FROM likes WHERE user_id = $1)",
+    )
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE posts SET client_ip = NULL WHERE author_id = $1").bind(user_id).execute(&mut **tx).await?;
+    Ok(())
+}

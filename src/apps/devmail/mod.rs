@@ -1,5 +1,6 @@
 //! The development mail viewer (like MailHog): lists what the local outbox "sent", so a
-//! developer can click emailed links offline. Mounted only outside production.
+//! developer can click emailed links offline. Mounted only outside production and only while no
+//! `SMTP_URL` is set (`Settings::outbox_enabled`).
 
 use askama::Template;
 use axum::Router;

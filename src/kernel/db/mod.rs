@@ -10,6 +10,8 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Connection, Executor, Transaction};
 
+use crate::kernel::validation::FieldErrors;
+
 pub type Tx = Transaction<'static, sqlx::Any>;
 
 /// A pooled connection idle this long is pinged before use (a server or firewall may have closed it).
@@ -162,7 +164,10 @@ pub fn get_flag(row: &sqlx::any::AnyRow, column: &str) -> sqlx::Result<bool> {
 }
 
 /// The name of the unique constraint a database error violated, on either backend.
-/// SQLite names columns, not constraints, so the index columns are mapped back here.
+/// PostgreSQL names the constraint; SQLite names `table.column`, which becomes `table_column`.
+/// So a unique constraint that code maps to a message is named `<table>_<column>` (e.g.
+/// `users_email_key` on `users.email_key`): both backends then report the same name
+/// (`tests/it/kernel/schema.rs` holds the migrations to that rule).
 pub fn unique_violation(err: &sqlx::Error) -> Option<String> {
     let db_err = err.as_database_error()?;
     if !matches!(db_err.kind(), sqlx::error::ErrorKind::UniqueViolation) {
@@ -176,6 +181,29 @@ pub fn unique_violation(err: &sqlx::Error) -> Option<String> {
     let columns = message.rsplit(": ").next()?;
     let (table, column) = columns.split(',').next()?.trim().split_once('.')?;
     Some(format!("{table}_{column}"))
+}
+
+/// Whether `err` violated the unique constraint `constraint`.
+pub fn violates(err: &sqlx::Error, constraint: &str) -> bool {
+    unique_violation(err).as_deref() == Some(constraint)
+}
+
+/// A unique constraint and the form field whose value it refused, with the message to show.
+#[derive(Clone, Copy, Debug)]
+pub struct UniqueField {
+    pub constraint: &'static str,
+    pub field: &'static str,
+    pub message: &'static str,
+}
+
+/// The field error for a violation of one of `fields`, so a race between two writers ends as a
+/// form error rather than a 500; any other error comes back as it was.
+pub fn unique_field_error(err: sqlx::Error, fields: &[UniqueField]) -> Result<FieldErrors, sqlx::Error> {
+    let name = unique_violation(&err);
+    match fields.iter().find(|f| name.as_deref() == Some(f.constraint)) {
+        Some(found) => Ok(FieldErrors::single(found.field, found.message)),
+        None => Err(err),
+    }
 }
 
 #[cfg(test)]

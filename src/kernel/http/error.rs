@@ -1,6 +1,6 @@
 //! The one error type handlers return. It becomes a JSON error (`{"details": …}`, the shape the
-//! playbook's client reads) here; `pages::error_pages` turns it into an HTML page on page routes.
-//! Internal errors are logged once, with their cause chain, and answered blandly.
+//! playbook's client reads) here; the `error_pages` layer (`layers.rs`) turns it into the HTML error
+//! page on page routes. Internal errors are logged once, with their cause chain, and answered blandly.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,44 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-/// Per-field messages for a form or a JSON body, in field order of first failure.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct FieldErrors(BTreeMap<&'static str, Vec<String>>);
-
-impl FieldErrors {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn single(field: &'static str, message: impl Into<String>) -> Self {
-        let mut errors = Self::new();
-        errors.add(field, message);
-        errors
-    }
-
-    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.entry(field).or_default().push(message.into());
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The first message for `field`, for showing beside its input.
-    pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.get(field).and_then(|m| m.first()).map(String::as_str)
-    }
-
-    /// One message that sums the errors up: the first one.
-    pub fn summary(&self) -> String {
-        self.0.values().flatten().next().cloned().unwrap_or_else(|| "Invalid input.".into())
-    }
-
-    /// `Ok(())` when nothing was added, so validation ends with `errors.into_result()?`.
-    pub fn into_result(self) -> Result<(), AppError> {
-        if self.is_empty() { Ok(()) } else { Err(AppError::Invalid(self)) }
-    }
-}
+use crate::kernel::validation::FieldErrors;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

@@ -15,8 +15,8 @@ use super::csrf::CsrfToken;
 use super::error::AppError;
 use crate::kernel::AppState;
 
-/// The client's address: the socket peer, or, when the peer is a trusted proxy, the last
-/// X-Forwarded-For hop the proxy added. A client-sent X-Forwarded-For is never believed.
+/// The client's address: the socket peer, or, when the peer is a trusted proxy, the rightmost
+/// X-Forwarded-For hop that is not one of our proxies. A client-sent X-Forwarded-For is never believed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 

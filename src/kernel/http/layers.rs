@@ -18,14 +18,16 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Level;
 
 use super::csrf::csrf_cookie;
 use super::error::{ErrorMessage, json_error};
 use super::render::PageContext;
-use super::session::{self, DbSessionStore};
 use crate::kernel::AppState;
-use crate::kernel::config::strip_port;
+use crate::kernel::config::{Settings, strip_port};
+use crate::kernel::session::DbSessionStore;
 
 const BODY_LIMIT: usize = 64 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -52,9 +54,21 @@ pub fn wrap(router: Router<AppState>, state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), allowed_hosts))
         .layer(CsrfLayer::new())
         .layer(middleware::from_fn_with_state(state.clone(), csrf_cookie))
-        .layer(session::layer(&state.settings, store))
+        .layer(session_layer(&state.settings, store))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     router.layer(stack).with_state(state)
+}
+
+/// The session layer: HttpOnly, SameSite=Lax, `__Host-` prefixed and Secure in production.
+fn session_layer(settings: &Settings, store: DbSessionStore) -> SessionManagerLayer<DbSessionStore> {
+    let production = settings.is_production();
+    SessionManagerLayer::new(store)
+        .with_name(if production { "__Host-sessionid" } else { "sessionid" })
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(production)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(settings.session_idle_days)))
 }
 
 /// 128 random bits in hex from the thread's userspace generator. tower-http's UUID maker asks
@@ -143,7 +157,7 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
     } else {
         let page = ErrorPage {
             page: PageContext {
-                dev_tools: !state.settings.is_production(),
+                dev_tools: state.settings.outbox_enabled(),
                 error_page: true,
                 ..PageContext::default()
             },

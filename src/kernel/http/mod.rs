@@ -1,5 +1,5 @@
-//! HTTP plumbing shared by every app: the middleware stack, the error type, extractors,
-//! sessions, CSRF and page rendering.
+//! HTTP plumbing shared by every app: the middleware stack (with the session cookie), the error
+//! type, extractors, CSRF and page rendering.
 
 pub mod assets;
 pub mod csrf;
@@ -9,8 +9,7 @@ pub mod layers;
 pub mod multipart;
 pub mod redirect;
 pub mod render;
-pub mod session;
 
-pub use error::{AppError, ErrorBody, FieldErrors};
+pub use error::{AppError, ErrorBody};
 pub use extract::{ApiJson, ClientIp, CsrfForm};
 pub use render::{PageContext, render};

@@ -16,7 +16,7 @@ pub struct PageContext {
     pub csrf_token: String,
     pub user: Option<NavUser>,
     pub flashes: Vec<Flash>,
-    /// Development mode: the header links to the mail outbox.
+    /// The local mail outbox is served: the header links to it.
     pub dev_tools: bool,
     /// An error page, rendered without knowing who is signed in: the header shows no account links.
     pub error_page: bool,

@@ -46,7 +46,8 @@ impl PasswordPolicy {
     }
 }
 
-/// Repeats, digit runs and the app's own name: the context-specific words NIST asks to block.
+/// Three or fewer distinct characters, only digits, and the app's own words (its name,
+/// "password"): the context-specific choices NIST asks to block.
 fn is_guessable(lower: &str) -> bool {
     let distinct: HashSet<char> = lower.chars().collect();
     distinct.len() <= 3

@@ -89,9 +89,10 @@ async fn a_password_change_needs_the_current_one_and_ends_every_other_session() 
         .await;
 
     assert_eq!((wrong, weak, ok), (400, 400, 200));
+    let listed = app.scalar_i64("SELECT COUNT(*) FROM sessions WHERE user_id IS NOT NULL").await;
+    assert_eq!(listed, 1, "the other session is gone from the list at once, not at its next visit");
     assert!(browser.is_logged_in().await, "the session that changed it stays");
     assert!(!other.is_logged_in().await, "every other session ends");
-    assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM sessions WHERE user_id IS NOT NULL").await, 1);
     assert!(app.last_mail_to("erin@example.com").await.subject.contains("password was changed"));
     app.browser().api_login("erin", new_password).await;
 }

@@ -1,4 +1,5 @@
-//! The staff user list and the `createsuperuser` command.
+//! The staff user list (the console's; `/accounts/users/` is its old address) and the
+//! `createsuperuser` command.
 
 use std::process::Command;
 
@@ -12,14 +13,15 @@ async fn only_staff_see_the_user_list() {
     let anonymous = app.browser();
 
     assert_eq!(anonymous.get_json("/api/users/").await.0, 401);
-    assert_eq!(anonymous.get("/accounts/users/").await.status(), 303);
+    assert_eq!(anonymous.get("/admin/users/").await.status(), 303);
     assert_eq!(member.get_json("/api/users/").await.0, 403);
-    assert_eq!(member.get("/accounts/users/").await.status(), 403);
+    assert_eq!(member.get("/admin/users/").await.status(), 403);
     let (status, body) = staff.get_json("/api/users/").await;
     assert_eq!((status, body["count"].as_i64()), (200, Some(2)));
-    let (status, html) = staff.get_text("/accounts/users/").await;
+    let (status, html) = staff.get_text("/admin/users/").await;
     assert_eq!(status, 200);
     assert!(html.contains("alice@example.com") && html.contains("staff"));
+    assert!(html.contains("Page 1 of 1"), "an unfiltered list knows its total");
 }
 
 #[tokio::test]
@@ -33,12 +35,16 @@ async fn staff_search_users_and_page_through_them() {
     let (_, found) = staff.get_json("/api/users/?q=MEMBER1").await;
     let (_, page2) = staff.get_json("/api/users/?page=2").await;
     let (_, nothing) = staff.get_json("/api/users/?q=%25").await;
-    let html = staff.get_text("/accounts/users/?q=member&page=2").await.1;
+    let old_address = staff.get("/accounts/users/?q=member&page=2").await;
+    let html = staff.get_text("/admin/users/?q=member&page=2").await.1;
 
     assert_eq!(found["count"], 10);
     assert_eq!(page2["results"].as_array().unwrap().len(), 6);
     assert_eq!(nothing["count"], 0, "a % in the search is literal");
-    assert!(html.contains("Page 2 of 2"));
+    assert_eq!(old_address.status(), 308);
+    assert_eq!(old_address.headers()["location"], "/admin/users/?q=member&page=2");
+    assert!(html.contains("member00") && html.contains("Page 2"));
+    assert!(!html.contains("Next →"), "30 matches fill two pages of 25");
 }
 
 #[tokio::test]

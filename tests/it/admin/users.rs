@@ -116,10 +116,15 @@ async fn only_superusers_grant_superuser_or_change_a_superuser() {
     let touch_root =
         edit(&plain_staff, root_id, &[("email", "root@example.com"), ("is_active", "on"), ("is_staff", "on")]).await;
     let delete_root = plain_staff.submit(&format!("/admin/users/{root_id}/delete/"), &[]).await;
+    let sign_out_root = plain_staff.submit(&format!("/admin/users/{root_id}/sessions/"), &[]).await;
+    let reset_root = plain_staff.submit(&format!("/admin/users/{root_id}/password-reset/"), &[]).await;
     let promote =
         edit(&plain_staff, member, &[("email", "member@example.com"), ("is_active", "on"), ("is_staff", "on")]).await;
 
     assert_eq!((grant.status().as_u16(), touch_root.status().as_u16(), delete_root.status().as_u16()), (403, 403, 403));
+    assert_eq!((sign_out_root.status().as_u16(), reset_root.status().as_u16()), (403, 403));
+    assert!(root.is_logged_in().await, "the superuser's session survives");
+    assert!(app.mails_to("root@example.com").await.is_empty(), "no reset mail to the superuser");
     assert_eq!(promote.status(), 303, "staff may grant staff");
     assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM users WHERE is_superuser = TRUE").await, 1);
 }

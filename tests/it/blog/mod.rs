@@ -1,3 +1,4 @@
+mod account;
 mod graphql;
 mod images;
 mod openapi;

@@ -56,6 +56,19 @@ async fn an_upload_form_without_the_csrf_token_is_refused() {
 }
 
 #[tokio::test]
+async fn an_upload_whose_file_comes_before_the_csrf_token_is_refused_unread() {
+    let app = TestApp::spawn().await;
+    let (_, alice) = app.logged_in("alice").await;
+    let image = Part::bytes(vec![0u8; 64 * 1024]).file_name("photo.png").mime_str("image/png").unwrap();
+    let form = Form::new().text("body", "file first").part("image", image).text("csrf_token", alice.csrf_token().await);
+
+    let res = alice.client.post(alice.url("/posts/new/")).multipart(form).send().await.unwrap();
+
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM posts").await, 0);
+}
+
+#[tokio::test]
 async fn form_errors_show_on_the_page_and_keep_the_text() {
     let app = TestApp::spawn().await;
     let browser = app.browser();

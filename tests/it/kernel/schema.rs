@@ -35,3 +35,45 @@ fn sqlite_and_postgres_migrations_define_the_same_schema() {
         assert_eq!(shape(&sqlite), shape(&postgres), "{name:?} differs between backends");
     }
 }
+
+/// Unique constraints are named `<table>_<column>`: the name SQLite's error message yields, so
+/// `kernel::db::unique_violation` reports the same name on both backends and a taken value
+/// becomes the right form error. (`user_tokens_token_hash_key` guards random hashes, and no code
+/// maps its violation to a message.)
+#[test]
+fn unique_constraints_are_named_after_their_table_and_column() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let exempt = ["user_tokens_token_hash_key"];
+    let mut checked = 0;
+    for backend in ["sqlite", "postgres"] {
+        for entry in std::fs::read_dir(dir.join(backend)).unwrap() {
+            let sql = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for (table, name, column) in unique_constraints(&sql) {
+                checked += 1;
+                if !exempt.contains(&name.as_str()) {
+                    assert_eq!(name, format!("{table}_{column}"), "{backend}: unique constraint on {table}.{column}");
+                }
+            }
+        }
+    }
+    assert!(checked >= 4, "the migrations' unique constraints were not found");
+}
+
+/// (table, constraint name, first column) of every named UNIQUE constraint and unique index.
+fn unique_constraints(sql: &str) -> Vec<(String, String, String)> {
+    let mut found = Vec::new();
+    let mut table = String::new();
+    for line in sql.lines().map(str::trim) {
+        let words: Vec<&str> =
+            line.split(|c: char| c.is_whitespace() || "(),".contains(c)).filter(|w| !w.is_empty()).collect();
+        match words.as_slice() {
+            ["CREATE", "TABLE", name, ..] => table = (*name).to_owned(),
+            ["CONSTRAINT", name, "UNIQUE", column, ..] => found.push((table.clone(), (*name).into(), (*column).into())),
+            ["CREATE", "UNIQUE", "INDEX", name, "ON", on, column, ..] => {
+                found.push(((*on).into(), (*name).into(), (*column).into()));
+            }
+            _ => {}
+        }
+    }
+    found
+}

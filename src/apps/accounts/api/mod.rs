@@ -1,5 +1,5 @@
 //! The JSON API. Paths, methods, keys and the `details` message match the playbook's browser
-//! client, so it works against Shoestring unchanged; every error is a 4xx JSON body.
+//! client, so it works against Shoestring unchanged; every error is a JSON body (`{"details": …}`).
 
 mod profile;
 

@@ -1,9 +1,9 @@
 //! JSON endpoints for a signed-in user's own account, and the staff user list.
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use utoipa::{IntoParams, ToSchema};
@@ -13,12 +13,15 @@ use utoipa_axum::routes;
 use super::{Details, details};
 use crate::apps::accounts::extract::{CurrentUser, StaffUser, refresh_session};
 use crate::apps::accounts::model::User;
+use crate::apps::accounts::sections::UserSections;
 use crate::apps::accounts::service::{self, NamesInput};
 use crate::apps::accounts::store::UserFilter;
 use crate::kernel::AppState;
-use crate::kernel::http::session::current_hash;
-use crate::kernel::http::{ApiJson, AppError, ClientIp, ErrorBody, FieldErrors};
+use crate::kernel::http::{ApiJson, AppError, ClientIp, ErrorBody};
+use crate::kernel::pagination::PageRequest;
 use crate::kernel::security::password::Password;
+use crate::kernel::session::current_hash;
+use crate::kernel::validation::FieldErrors;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -160,7 +163,7 @@ async fn change_password(
 ) -> Result<Json<Details>, AppError> {
     let current = Password::new(required(req.current_password, "current_password")?);
     let new = Password::new(required(req.new_password, "new_password")?);
-    let hash = service::change_password(&state, &user, &current, &new, ip).await?;
+    let hash = service::change_password(&state, &user, &current, &new, current_hash(&session).as_deref(), ip).await?;
     refresh_session(&state, &session, &User { password_hash: hash, ..user }).await?;
     Ok(details("Password successfully changed."))
 }
@@ -170,18 +173,19 @@ pub struct DeleteAccountRequest {
     password: Option<String>,
 }
 
-/// Delete my account and personal data (needs the password).
+/// Delete my account and personal data (needs the password); my posts stay, without an author.
 #[utoipa::path(post, path = "/api/delete-account/", tag = "profile", request_body = DeleteAccountRequest,
     responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn delete_account(
     State(state): State<AppState>,
+    Extension(sections): Extension<UserSections>,
     ClientIp(ip): ClientIp,
     CurrentUser(user): CurrentUser,
     session: Session,
     ApiJson(req): ApiJson<DeleteAccountRequest>,
 ) -> Result<Json<Details>, AppError> {
     let password = Password::new(required(req.password, "password")?);
-    service::delete_account(&state, &user, &password, ip).await?;
+    service::delete_account(&state, &sections, &user, &password, ip).await?;
     session.flush().await?;
     Ok(details("Account deleted."))
 }
@@ -189,8 +193,12 @@ async fn delete_account(
 /// All of my data, as a file download.
 #[utoipa::path(get, path = "/api/export/", tag = "profile",
     responses((status = 200, description = "The account data as a JSON file"), (status = 401, body = ErrorBody)))]
-async fn export(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Result<impl IntoResponse, AppError> {
-    let data = service::export_account(&state, &user).await?;
+async fn export(
+    State(state): State<AppState>,
+    Extension(sections): Extension<UserSections>,
+    CurrentUser(user): CurrentUser,
+) -> Result<impl IntoResponse, AppError> {
+    let data = service::export_account(&state, &sections, &user).await?;
     let disposition = "attachment; filename=\"shoestring-account.json\"";
     Ok(([(header::CONTENT_DISPOSITION, disposition)], Json(data)))
 }
@@ -230,7 +238,7 @@ async fn list_users(
     _staff: StaffUser,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<UserListResponse>, AppError> {
-    let page = query.page.unwrap_or(1).max(1);
+    let page = PageRequest::new(query.page, service::USERS_PER_PAGE);
     let filter = UserFilter { search: query.q.clone(), ..UserFilter::default() };
     let found = service::list_users(&state, &filter, page, true).await?;
     let results = found
@@ -246,11 +254,11 @@ async fn list_users(
             last_login: u.last_login,
         })
         .collect();
-    Ok(Json(UserListResponse { count: found.total.unwrap_or(0), page, results }))
+    Ok(Json(UserListResponse { count: found.total.unwrap_or(0), page: page.number, results }))
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct SessionResponse {
+pub struct SignedInSession {
     /// Names the session (a hash of its id; the id itself never leaves the cookie).
     id: String,
     created_at: i64,
@@ -263,18 +271,18 @@ pub struct SessionResponse {
 
 /// Where I am signed in.
 #[utoipa::path(get, path = "/api/sessions/", tag = "profile",
-    responses((status = 200, body = Vec<SessionResponse>), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Vec<SignedInSession>), (status = 401, body = ErrorBody)))]
 async fn list_sessions(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     session: Session,
-) -> Result<Json<Vec<SessionResponse>>, AppError> {
+) -> Result<Json<Vec<SignedInSession>>, AppError> {
     let current = current_hash(&session);
-    let sessions = service::my_sessions(&state, &user).await?;
+    let sessions = service::user_sessions(&state, user.id).await?;
     Ok(Json(
         sessions
             .into_iter()
-            .map(|s| SessionResponse {
+            .map(|s| SignedInSession {
                 current: Some(&s.id_hash) == current.as_ref(),
                 id: s.id_hash,
                 created_at: s.created_at,

@@ -16,7 +16,8 @@ use axum::routing::{get, post};
 use crate::apps::accounts::service::{self, AccountsError};
 use crate::kernel::AppState;
 use crate::kernel::http::render::invalid;
-use crate::kernel::http::{AppError, FieldErrors, PageContext, render};
+use crate::kernel::http::{AppError, PageContext, render};
+use crate::kernel::validation::FieldErrors;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -13,8 +13,10 @@ use crate::apps::accounts::model::User;
 use crate::apps::accounts::service::{self, AccountsError};
 use crate::kernel::AppState;
 use crate::kernel::http::render::flash;
-use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
+use crate::kernel::http::{AppError, ClientIp, CsrfForm, PageContext, render};
 use crate::kernel::security::password::Password;
+use crate::kernel::session::current_hash;
+use crate::kernel::validation::FieldErrors;
 
 #[derive(Template)]
 #[template(path = "accounts/password_change.html")]
@@ -42,7 +44,7 @@ pub async fn password_change(
 ) -> Result<Response, AppError> {
     let current = Password::new(form.current_password);
     let new = Password::new(form.new_password);
-    match service::change_password(&state, &user, &current, &new, ip).await {
+    match service::change_password(&state, &user, &current, &new, current_hash(&session).as_deref(), ip).await {
         Ok(hash) => {
             refresh_session(&state, &session, &User { password_hash: hash, ..user }).await?;
             flash(&session, "success", "Your password was changed. Your other sessions were signed out.").await?;
@@ -80,9 +82,11 @@ pub async fn password_reset(
     message_page(
         viewer.page,
         "Check your email",
-        &[
-            "If an account exists for that address, we sent it a link to choose a new password. The link expires in an hour.",
-        ],
+        &[&format!(
+            "If an account exists for that address, we sent it a link to choose a new password. \
+                 The link expires in {} minutes.",
+            state.settings.password_reset_ttl_minutes
+        )],
         Some(("Back to log in", "/accounts/login/")),
     )
 }
@@ -94,6 +98,7 @@ struct ResetConfirmPage {
     live: bool,
     errors: FieldErrors,
     min_chars: usize,
+    ttl_minutes: i64,
 }
 
 pub async fn password_reset_confirm_form(
@@ -102,7 +107,9 @@ pub async fn password_reset_confirm_form(
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
     let live = service::link_is_live(&state, &token).await?;
-    let page = ResetConfirmPage { page: viewer.page, live, errors: no_errors(), min_chars: state.policy.min_chars() };
+    let min_chars = state.policy.min_chars();
+    let ttl_minutes = state.settings.password_reset_ttl_minutes;
+    let page = ResetConfirmPage { page: viewer.page, live, errors: no_errors(), min_chars, ttl_minutes };
     Ok(no_referrer(render(&page)?))
 }
 
@@ -113,12 +120,12 @@ pub async fn password_reset_confirm(
     Path(token): Path<String>,
     CsrfForm(form): CsrfForm<NewPasswordForm>,
 ) -> Result<Response, AppError> {
-    let min_chars = state.policy.min_chars();
+    let (min_chars, ttl_minutes) = (state.policy.min_chars(), state.settings.password_reset_ttl_minutes);
     let response = match service::reset_password(&state, &token, &Password::new(form.new_password), ip).await {
         Ok(()) => message_page(
             viewer.page,
             "Your password has been changed",
-            &["You can now log in with your new password. Every other session was signed out."],
+            &["You can now log in with your new password. Every session of your account was signed out."],
             Some(("Log in", "/accounts/login/")),
         )?,
         Err(AccountsError::Invalid(mut errors)) => {
@@ -126,11 +133,15 @@ pub async fn password_reset_confirm(
             if let Some(message) = errors.get("password").map(str::to_owned) {
                 errors = FieldErrors::single("new_password", message);
             }
-            invalid(render(&ResetConfirmPage { page: viewer.page, live: true, errors, min_chars }))?
+            invalid(render(&ResetConfirmPage { page: viewer.page, live: true, errors, min_chars, ttl_minutes }))?
         }
-        Err(AccountsError::InvalidToken) => {
-            invalid(render(&ResetConfirmPage { page: viewer.page, live: false, errors: no_errors(), min_chars }))?
-        }
+        Err(AccountsError::InvalidToken) => invalid(render(&ResetConfirmPage {
+            page: viewer.page,
+            live: false,
+            errors: no_errors(),
+            min_chars,
+            ttl_minutes,
+        }))?,
         Err(other) => return Err(other.into()),
     };
     Ok(no_referrer(response))

@@ -1,6 +1,7 @@
 //! The profile: see my data, edit names, change email, delete the account.
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
@@ -8,22 +9,23 @@ use tower_sessions::Session;
 use super::{LinkTexts, invalid, link_outcome, link_page, message_page, no_errors};
 use crate::apps::accounts::extract::{CurrentUser, Viewer};
 use crate::apps::accounts::forms::{ButtonForm, ChangeEmailForm, NamesForm, PasswordForm, SessionForm};
-use crate::apps::accounts::model::User;
+use crate::apps::accounts::model::{SessionInfo, User};
+use crate::apps::accounts::sections::{Summary, UserSections};
 use crate::apps::accounts::service::{self, AccountsError, NamesInput};
-use crate::apps::blog::{self, Activity};
 use crate::kernel::AppState;
 use crate::kernel::clock::format_timestamp;
 use crate::kernel::http::render::flash;
-use crate::kernel::http::session::{SessionInfo, current_hash};
-use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
+use crate::kernel::http::{AppError, ClientIp, CsrfForm, PageContext, render};
 use crate::kernel::security::password::Password;
+use crate::kernel::session::current_hash;
+use crate::kernel::validation::FieldErrors;
 
 #[derive(Template)]
 #[template(path = "accounts/profile.html")]
 struct ProfilePage {
     page: PageContext,
     user: User,
-    activity: Activity,
+    sections: Vec<Summary>,
     sessions: Vec<SessionRow>,
     security: Vec<(String, String, String)>,
 }
@@ -39,13 +41,14 @@ struct SessionRow {
 
 pub async fn profile_page(
     State(state): State<AppState>,
+    Extension(sections): Extension<UserSections>,
     CurrentUser(user): CurrentUser,
     session: Session,
     viewer: Viewer,
 ) -> Result<Response, AppError> {
-    let activity = blog::activity(&state, user.id).await?;
+    let sections = service::profile_summaries(&state, &sections, &user).await?;
     let current = current_hash(&session);
-    let sessions = service::my_sessions(&state, &user)
+    let sessions = service::user_sessions(&state, user.id)
         .await?
         .into_iter()
         .map(|info| SessionRow {
@@ -60,7 +63,7 @@ pub async fn profile_page(
         .into_iter()
         .map(|e| (format_timestamp(e.created_at), describe(&e.action).to_owned(), e.ip))
         .collect();
-    render(&ProfilePage { page: viewer.page, user, activity, sessions, security })
+    render(&ProfilePage { page: viewer.page, user, sections, sessions, security })
 }
 
 /// Audit actions in words a user understands.
@@ -76,7 +79,7 @@ fn describe(action: &str) -> &str {
         "user.email_change_requested" => "Email change requested",
         "user.email_changed" => "Email address changed",
         "user.profile_updated" => "Profile updated",
-        "user.sessions_revoked" => "Signed out of other sessions",
+        "user.sessions_revoked" => "Sessions signed out",
         "admin.user_updated" => "Account changed by staff",
         "admin.password_reset_sent" => "Password reset sent by staff",
         other => other,
@@ -210,20 +213,23 @@ pub async fn delete_form(CurrentUser(_): CurrentUser, viewer: Viewer) -> Result<
 
 pub async fn delete(
     State(state): State<AppState>,
+    Extension(sections): Extension<UserSections>,
     ClientIp(ip): ClientIp,
     CurrentUser(user): CurrentUser,
     session: Session,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<Response, AppError> {
-    match service::delete_account(&state, &user, &Password::new(form.password), ip).await {
+    match service::delete_account(&state, &sections, &user, &Password::new(form.password), ip).await {
         Ok(()) => {
             session.flush().await?;
             let page = PageContext { user: None, ..viewer.page };
             message_page(
                 page,
                 "Your account was deleted",
-                &["Your personal data is gone. We sent you a last email to confirm it."],
+                &[
+                    "Your personal data is gone; your posts stay, without your name. We sent you a last email to confirm it.",
+                ],
                 None,
             )
         }

@@ -9,7 +9,8 @@ use crate::apps::accounts::extract::Viewer;
 use crate::apps::accounts::forms::{ButtonForm, EmailForm, SignupForm};
 use crate::apps::accounts::service::{self, AccountsError};
 use crate::kernel::AppState;
-use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
+use crate::kernel::http::{AppError, ClientIp, CsrfForm, PageContext, render};
+use crate::kernel::validation::FieldErrors;
 
 #[derive(Template)]
 #[template(path = "accounts/signup.html")]
@@ -38,7 +39,10 @@ pub async fn signup(
             "Check your email",
             &[
                 &format!("We sent a confirmation link to {}. Open it to activate your account.", form.email.trim()),
-                "The link expires after a few days. Nothing arrived? Check your spam folder, or ask for a new link.",
+                &format!(
+                    "The link expires after {} hours. Nothing arrived? Check your spam folder, or ask for a new link.",
+                    state.settings.confirmation_ttl_hours
+                ),
             ],
             Some(("Send a new link", "/accounts/resend/")),
         ),

@@ -1,5 +1,6 @@
 //! Logging in. Unknown users cost one argon2 run like known ones, and get the same answer and
-//! the same per-account throttle (10 failures in 15 minutes, then a 15-minute wait), so neither
+//! the same per-account throttle (10 failures within a 15-minute window lock the account until
+//! that window ends), so neither
 //! the reply nor its timing tells whether an account exists.
 
 use std::net::IpAddr;

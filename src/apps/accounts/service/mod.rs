@@ -1,6 +1,6 @@
 //! The account rules, shared by pages, the JSON API and the CLI. No HTTP types here: functions
 //! take parsed input, open transactions, and enqueue emails in the same transaction as the
-//! change that causes them.
+//! change that causes them; `errors.rs` says how their errors answer over HTTP.
 
 mod auth;
 mod profile;
@@ -13,27 +13,28 @@ use std::time::Duration;
 
 pub use auth::{LoginAttempt, authenticate};
 pub use profile::{
-    NamesInput, change_password, confirm_email_change, delete_account, export_account, request_email_change,
-    update_names,
+    NamesInput, change_password, confirm_email_change, delete_account, export_account, profile_summaries,
+    request_email_change, update_names,
 };
 pub use reset::{request_password_reset, reset_password};
-pub use sessions::{end_my_sessions, my_sessions, security_activity};
+pub use sessions::{end_my_sessions, security_activity, user_sessions};
 pub use signup::{SignupInput, confirm_account, resend_confirmation, signup};
 pub use staff::{
-    AccountStats, StaffActor, UserEditInput, account_stats, cleanup, create_superuser, delete_user, edit_user,
-    list_users, revoke_sessions, send_password_reset, staff_page_count,
+    AccountStats, StaffActor, USERS_PER_PAGE, UserEditInput, account_stats, cleanup, create_superuser, delete_user,
+    edit_user, list_users, revoke_sessions, send_password_reset,
 };
 
 use super::emails::{self, AccountEmail};
 use super::model::{TokenPurpose, User};
+use super::sections::UserSections;
 use super::store::{self, NewToken};
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Event};
-use crate::kernel::db::Tx;
-use crate::kernel::http::{AppError, FieldErrors};
+use crate::kernel::db::{Tx, UniqueField, unique_field_error};
 use crate::kernel::security::password::{Password, Verdict};
 use crate::kernel::security::ratelimit::Action;
 use crate::kernel::security::token::{derive_token, hash_token, looks_like_token, random_token};
+use crate::kernel::validation::FieldErrors;
 
 /// Emailed links a user may ask for per hour (confirmation resends, password resets).
 const LINKS_PER_HOUR: i64 = 3;
@@ -64,29 +65,24 @@ impl From<sqlx::Error> for AccountsError {
     }
 }
 
-impl From<AccountsError> for AppError {
-    fn from(err: AccountsError) -> Self {
-        match err {
-            AccountsError::Invalid(errors) => AppError::Invalid(errors),
-            AccountsError::InvalidCredentials => AppError::BadRequest(INVALID_CREDENTIALS.into()),
-            AccountsError::NotConfirmed => AppError::BadRequest(NOT_CONFIRMED.into()),
-            AccountsError::InvalidToken => AppError::BadRequest(INVALID_TOKEN.into()),
-            AccountsError::Throttled(retry_after) => AppError::TooManyRequests { retry_after },
-            AccountsError::Forbidden => {
-                tracing::warn!(event = "authz_denied", "account change refused");
-                AppError::Forbidden
-            }
-            AccountsError::NotFound => AppError::NotFound,
-            AccountsError::Internal(err) => AppError::Internal(err),
-        }
-    }
-}
-
 pub const INVALID_CREDENTIALS: &str = "Invalid credentials.";
 pub const NOT_CONFIRMED: &str = "Please confirm your email address first. We can send you a new link.";
 pub const INVALID_TOKEN: &str = "This link is invalid or has expired.";
 
 pub type Result<T> = std::result::Result<T, AccountsError>;
+
+/// A write refused by one of `fields`' unique constraints becomes that field's error.
+fn unique(err: sqlx::Error, fields: &[UniqueField]) -> AccountsError {
+    match unique_field_error(err, fields) {
+        Ok(errors) => AccountsError::Invalid(errors),
+        Err(err) => err.into(),
+    }
+}
+
+/// The username is taken (a case-insensitive match).
+const USERNAME_KEY: &str = "users_username_key";
+/// The email address is taken (a case-insensitive match).
+const EMAIL_KEY: &str = "users_email_key";
 
 fn invalid(field: &'static str, message: impl Into<String>) -> AccountsError {
     AccountsError::Invalid(FieldErrors::single(field, message))
@@ -171,6 +167,15 @@ async fn audit_self(
     let event =
         Event::new(audit::Actor::user(id, name, ip), event.0, "user", Some(id)).named(name).with_changes(event.1);
     audit::record(tx, &event, state.clock.now()).await?;
+    Ok(())
+}
+
+/// Deletes `user` in `tx`, after every section has tidied its rows.
+async fn delete_with_sections(tx: &mut Tx, sections: &UserSections, user: &User) -> Result<()> {
+    for section in sections.iter() {
+        section.before_delete(tx, user).await?;
+    }
+    store::delete_user(tx, user.id).await?;
     Ok(())
 }
 

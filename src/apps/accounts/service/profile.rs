@@ -5,18 +5,19 @@
 use std::net::IpAddr;
 
 use super::{
-    AccountsError, EventKind, Result, audit_self, check_new_password, check_rate, find_token, invalid, issue_link,
-    verify_current_password,
+    AccountsError, EMAIL_KEY, EventKind, Result, audit_self, check_new_password, check_rate, find_token, invalid,
+    issue_link, unique, verify_current_password,
 };
 use crate::apps::accounts::emails::{self, AccountEmail};
 use crate::apps::accounts::model::{AccountExport, EmailAddress, Names, TokenPurpose, User, parse_name};
+use crate::apps::accounts::sections::{Summary, UserSections};
 use crate::apps::accounts::store;
 use crate::kernel::AppState;
 use crate::kernel::audit;
-use crate::kernel::db::unique_violation;
-use crate::kernel::http::FieldErrors;
+use crate::kernel::db::UniqueField;
 use crate::kernel::security::password::Password;
 use crate::kernel::security::ratelimit::Action;
+use crate::kernel::validation::FieldErrors;
 
 #[derive(Debug, Default)]
 pub struct NamesInput {
@@ -102,12 +103,12 @@ pub async fn confirm_email_change(state: &AppState, token: &str, ip: IpAddr) -> 
     if !store::use_token(&mut tx, found.id, now).await? {
         return Err(AccountsError::InvalidToken);
     }
-    if let Err(err) = store::update_email(&mut tx, user.id, email.as_str(), &email.key()).await {
-        return Err(match unique_violation(&err).as_deref() {
-            Some("users_email_key") => invalid("email", "This address is already in use by another account."),
-            _ => err.into(),
-        });
-    }
+    let taken = UniqueField {
+        constraint: EMAIL_KEY,
+        field: "email",
+        message: "This address is already in use by another account.",
+    };
+    store::update_email(&mut tx, user.id, email.as_str(), &email.key()).await.map_err(|err| unique(err, &[taken]))?;
     store::void_tokens(&mut tx, user.id, TokenPurpose::EmailChange, now).await?;
     // A confirmation link sent to the old address must not confirm anything any more.
     store::void_tokens(&mut tx, user.id, TokenPurpose::Confirm, now).await?;
@@ -124,13 +125,14 @@ pub async fn confirm_email_change(state: &AppState, token: &str, ip: IpAddr) -> 
     Ok(())
 }
 
-/// Changes the password; the caller keeps its own session (with a new id) and every other
-/// session of the user ends.
+/// Changes the password; every session of the user but `keep` (the caller's, by `id_hash`)
+/// ends. The caller then moves its own session to a new id.
 pub async fn change_password(
     state: &AppState,
     user: &User,
     current: &Password,
     new: &Password,
+    keep: Option<&str>,
     ip: IpAddr,
 ) -> Result<String> {
     verify_current_password(state, user, current, "current_password").await?;
@@ -144,25 +146,40 @@ pub async fn change_password(
     emails::enqueue(&mut tx, &mail, now).await?;
     audit_self(&mut tx, state, (user.id, &user.username), ip, EventKind("user.password_changed", vec![])).await?;
     tx.commit().await?;
+    // Their password fingerprint no longer matches either way; deleting the rows takes them off
+    // "where you're signed in" at once.
+    store::delete_user_sessions(&state.db.pool, user.id, keep).await?;
     tracing::info!(event = "password_changed", user_id = user.id, "password changed");
     Ok(hash)
 }
 
-/// Deletes the account and everything tied to it, after the password is confirmed.
-pub async fn delete_account(state: &AppState, user: &User, password: &Password, ip: IpAddr) -> Result<()> {
+/// Deletes the account, after the password is confirmed: sessions, tokens and likes go with it;
+/// posts stay, without an author.
+pub async fn delete_account(
+    state: &AppState,
+    sections: &UserSections,
+    user: &User,
+    password: &Password,
+    ip: IpAddr,
+) -> Result<()> {
     verify_current_password(state, user, password, "password").await?;
     let mut tx = state.db.begin_write().await?;
     let goodbye = AccountEmail::Goodbye { to: user.email.clone(), username: user.username.clone() };
     emails::enqueue(&mut tx, &goodbye, state.clock.now()).await?;
-    store::delete_user(&mut tx, user.id).await?;
+    super::delete_with_sections(&mut tx, sections, user).await?;
     audit_self(&mut tx, state, (user.id, &user.username), ip, EventKind("user.deleted", vec![])).await?;
     tx.commit().await?;
     tracing::info!(event = "account_deleted", user_id = user.id, "account deleted");
     Ok(())
 }
 
-pub async fn export_account(state: &AppState, user: &User) -> Result<AccountExport> {
+/// Everything held about the user: the account, and each app's section.
+pub async fn export_account(state: &AppState, sections: &UserSections, user: &User) -> Result<AccountExport> {
     let active_sessions = store::count_sessions(&state.db.pool, user.id, state.clock.now()).await?;
+    let mut exported = std::collections::BTreeMap::new();
+    for section in sections.iter() {
+        exported.insert(section.key(), section.export(state, user).await?);
+    }
     Ok(AccountExport {
         username: user.username.clone(),
         email: user.email.clone(),
@@ -175,5 +192,15 @@ pub async fn export_account(state: &AppState, user: &User) -> Result<AccountExpo
         date_joined: user.date_joined,
         last_login: user.last_login,
         active_sessions,
+        sections: exported,
     })
+}
+
+/// The other apps' sections of the profile page.
+pub async fn profile_summaries(state: &AppState, sections: &UserSections, user: &User) -> Result<Vec<Summary>> {
+    let mut summaries = Vec::new();
+    for section in sections.iter() {
+        summaries.push(section.summary(state, user).await?);
+    }
+    Ok(summaries)
 }

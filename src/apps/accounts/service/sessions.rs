@@ -3,13 +3,14 @@
 use std::net::IpAddr;
 
 use super::Result;
-use crate::apps::accounts::model::User;
+use crate::apps::accounts::model::{SessionInfo, User};
+use crate::apps::accounts::store;
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Entry, Filter};
-use crate::kernel::http::session::{SessionInfo, list_user_sessions};
 
-pub async fn my_sessions(state: &AppState, user: &User) -> Result<Vec<SessionInfo>> {
-    Ok(list_user_sessions(&state.db, user.id, state.clock.now()).await?)
+/// The live sessions of `user_id`, most recently used first.
+pub async fn user_sessions(state: &AppState, user_id: i64) -> Result<Vec<SessionInfo>> {
+    Ok(store::list_user_sessions(&state.db.pool, user_id, state.clock.now()).await?)
 }
 
 /// Ends one of my sessions, or (`None`) all of them but `current`.
@@ -25,7 +26,7 @@ pub async fn end_my_sessions(
     if session.is_some() && session == current {
         return Ok(0);
     }
-    super::revoke_sessions(state, &actor, user, session, current).await
+    super::staff::end_sessions(state, &actor, user, session, current).await
 }
 
 /// The latest events about my account (logins, changes, failed-login bursts).

@@ -10,10 +10,10 @@ use crate::apps::accounts::emails::{self, AccountEmail};
 use crate::apps::accounts::model::{EmailAddress, Names, NewUser, TokenPurpose, Username, parse_name};
 use crate::apps::accounts::store;
 use crate::kernel::AppState;
-use crate::kernel::db::unique_violation;
-use crate::kernel::http::FieldErrors;
+use crate::kernel::db::{UniqueField, violates};
 use crate::kernel::security::password::Password;
 use crate::kernel::security::ratelimit::Action;
+use crate::kernel::validation::FieldErrors;
 
 /// Sign-up input as it arrived, from a form or JSON; `None` is a missing field.
 #[derive(Debug, Default)]
@@ -84,6 +84,8 @@ fn validate(state: &AppState, input: SignupInput) -> Result<ValidSignup> {
 }
 
 const USERNAME_TAKEN: &str = "A user with that username already exists.";
+const USERNAME_UNIQUE: UniqueField =
+    UniqueField { constraint: super::USERNAME_KEY, field: "username", message: USERNAME_TAKEN };
 
 /// Creates an inactive account and enqueues its confirmation email, all in one transaction.
 pub async fn signup(state: &AppState, input: SignupInput, ip: IpAddr) -> Result<()> {
@@ -112,14 +114,11 @@ pub async fn signup(state: &AppState, input: SignupInput, ip: IpAddr) -> Result<
     let user_id = match store::insert_user(&mut tx, &new_user, now).await {
         Ok(id) => id,
         // Another sign-up took the address a moment ago: answer as for any taken address.
-        Err(err) if unique_violation(&err).as_deref() == Some("users_email_key") => {
+        Err(err) if violates(&err, super::EMAIL_KEY) => {
             drop(tx);
             return notify_address_taken(state, &new_user.email).await;
         }
-        Err(err) if unique_violation(&err).as_deref() == Some("users_username_key") => {
-            return Err(super::invalid("username", USERNAME_TAKEN));
-        }
-        Err(err) => return Err(err.into()),
+        Err(err) => return Err(super::unique(err, &[USERNAME_UNIQUE])),
     };
     let ttl = state.settings.confirmation_ttl_hours * 3600;
     issue_link(state, &mut tx, user_id, TokenPurpose::Confirm, new_user.email.as_str(), ttl).await?;

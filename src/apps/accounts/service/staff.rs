@@ -4,22 +4,18 @@
 
 use std::net::IpAddr;
 
-use super::{AccountsError, Result, check_new_password, invalid, issue_link};
+use super::{AccountsError, EMAIL_KEY, Result, USERNAME_KEY, check_new_password, invalid, issue_link, unique};
 use crate::apps::accounts::model::{EmailAddress, Names, NewUser, TokenPurpose, User, Username, parse_name};
+use crate::apps::accounts::sections::UserSections;
 use crate::apps::accounts::store::{self, UserFilter};
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Change, Event};
-use crate::kernel::db::unique_violation;
-use crate::kernel::http::FieldErrors;
-use crate::kernel::http::session::{delete_expired_sessions, delete_user_sessions};
+use crate::kernel::db::UniqueField;
+use crate::kernel::pagination::PageRequest;
 use crate::kernel::security::password::Password;
+use crate::kernel::validation::FieldErrors;
 
 pub const USERS_PER_PAGE: i64 = 25;
-
-/// How many pages of users there are (at least one, even when empty).
-pub fn staff_page_count(total: i64) -> i64 {
-    ((total + USERS_PER_PAGE - 1) / USERS_PER_PAGE).max(1)
-}
 
 /// One page of users, and whether another follows.
 pub struct UserPage {
@@ -29,14 +25,18 @@ pub struct UserPage {
     pub total: Option<i64>,
 }
 
-/// One page (1-based) of users matching `filter`.
-pub async fn list_users(state: &AppState, filter: &UserFilter, page: i64, with_total: bool) -> Result<UserPage> {
+/// One page of users matching `filter`, `USERS_PER_PAGE` to a page.
+pub async fn list_users(
+    state: &AppState,
+    filter: &UserFilter,
+    page: PageRequest,
+    with_total: bool,
+) -> Result<UserPage> {
     let mut filter = filter.clone();
     filter.search = filter.search.trim().chars().take(100).collect();
-    let offset = (page.clamp(1, 100_000) - 1) * USERS_PER_PAGE;
-    let mut users = store::list_users(&state.db, &filter, USERS_PER_PAGE + 1, offset).await?;
-    let has_next = users.len() > USERS_PER_PAGE as usize;
-    users.truncate(USERS_PER_PAGE as usize);
+    let mut users = store::list_users(&state.db, &filter, page.size + 1, page.offset()).await?;
+    let has_next = users.len() as i64 > page.size;
+    users.truncate(usize::try_from(page.size).unwrap_or(0));
     let total = if with_total { Some(store::count_users(&state.db, &filter).await?) } else { None };
     Ok(UserPage { users, has_next, total })
 }
@@ -58,13 +58,19 @@ pub async fn create_superuser(state: &AppState, username: &str, email: &str, pas
         is_superuser: true,
     };
     let mut tx = state.db.begin_write().await?;
-    let id = store::insert_user(&mut tx, &user, state.clock.now()).await.map_err(|err| {
-        match unique_violation(&err).as_deref() {
-            Some("users_username_key") => invalid("username", "A user with that username already exists."),
-            Some("users_email_key") => invalid("email", "A user with that email address already exists."),
-            _ => AccountsError::Internal(err.into()),
-        }
-    })?;
+    let taken = [
+        UniqueField {
+            constraint: USERNAME_KEY,
+            field: "username",
+            message: "A user with that username already exists.",
+        },
+        UniqueField {
+            constraint: EMAIL_KEY,
+            field: "email",
+            message: "A user with that email address already exists.",
+        },
+    ];
+    let id = store::insert_user(&mut tx, &user, state.clock.now()).await.map_err(|err| unique(err, &taken))?;
     let event = Event::new(audit::Actor::system(), "user.superuser_created", "user", Some(id)).named(&name);
     audit::record(&mut tx, &event, state.clock.now()).await?;
     tx.commit().await?;
@@ -148,25 +154,21 @@ pub async fn edit_user(state: &AppState, actor: &StaffActor, target_id: i64, edi
         is_superuser: edit.is_superuser,
     };
     let mut tx = state.db.begin_write().await?;
-    if let Err(err) = store::update_user(&mut tx, target.id, &row).await {
-        return Err(match unique_violation(&err).as_deref() {
-            Some("users_email_key") => invalid("email", "Another account uses this address."),
-            _ => err.into(),
-        });
-    }
+    let taken = UniqueField { constraint: EMAIL_KEY, field: "email", message: "Another account uses this address." };
+    store::update_user(&mut tx, target.id, &row).await.map_err(|err| unique(err, &[taken]))?;
     let event = Event::new(actor.audit(), "admin.user_updated", "user", Some(target.id)).named(&target.username);
     audit::record(&mut tx, &event.with_changes(changes), state.clock.now()).await?;
     tx.commit().await?;
     let privileges_changed = target.is_staff != edit.is_staff || target.is_superuser != edit.is_superuser;
     if !edit.is_active || privileges_changed {
         // Deactivation and privilege changes start from fresh sessions.
-        delete_user_sessions(&state.db, target.id, None).await?;
+        store::delete_user_sessions(&state.db.pool, target.id, None).await?;
     }
     store::find_user(&state.db.pool, target.id).await?.ok_or(AccountsError::NotFound)
 }
 
 /// Deletes a user from the console (never oneself; superusers only by superusers).
-pub async fn delete_user(state: &AppState, actor: &StaffActor, target_id: i64) -> Result<()> {
+pub async fn delete_user(state: &AppState, sections: &UserSections, actor: &StaffActor, target_id: i64) -> Result<()> {
     let target = store::find_user(&state.db.pool, target_id).await?.ok_or(AccountsError::NotFound)?;
     if target.id == actor.user.id {
         return Err(invalid("user", "You cannot delete your own account from the console."));
@@ -175,16 +177,26 @@ pub async fn delete_user(state: &AppState, actor: &StaffActor, target_id: i64) -
         return Err(AccountsError::Forbidden);
     }
     let mut tx = state.db.begin_write().await?;
-    store::delete_user(&mut tx, target.id).await?;
+    super::delete_with_sections(&mut tx, sections, &target).await?;
     let event = Event::new(actor.audit(), "admin.user_deleted", "user", Some(target.id)).named(&target.username);
     audit::record(&mut tx, &event, state.clock.now()).await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// Emails the user a password-reset link, as if they had asked.
+/// Only superusers act on superusers (anyone may act on themselves).
+fn check_may_manage(actor: &User, target: &User) -> Result<()> {
+    if target.is_superuser && !actor.is_superuser && actor.id != target.id {
+        return Err(AccountsError::Forbidden);
+    }
+    Ok(())
+}
+
+/// Emails the user a password-reset link. Staff may send one at any time: the hourly cap of
+/// the "forgot password" form is for visitors.
 pub async fn send_password_reset(state: &AppState, actor: &StaffActor, target_id: i64) -> Result<()> {
     let target = store::find_user(&state.db.pool, target_id).await?.ok_or(AccountsError::NotFound)?;
+    check_may_manage(&actor.user, &target)?;
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     store::void_tokens(&mut tx, target.id, TokenPurpose::Reset, now).await?;
@@ -196,8 +208,23 @@ pub async fn send_password_reset(state: &AppState, actor: &StaffActor, target_id
     Ok(())
 }
 
-/// Ends one session (`Some(id_hash)`) or all sessions of a user, and records who did it.
+/// Staff end one session (`Some(id_hash)`) or every session of a user; returns the user and
+/// how many sessions ended.
 pub async fn revoke_sessions(
+    state: &AppState,
+    actor: &StaffActor,
+    target_id: i64,
+    session: Option<&str>,
+) -> Result<(User, u64)> {
+    let target = store::find_user(&state.db.pool, target_id).await?.ok_or(AccountsError::NotFound)?;
+    check_may_manage(&actor.user, &target)?;
+    let ended = end_sessions(state, &actor.audit(), &target, session, None).await?;
+    Ok((target, ended))
+}
+
+/// Ends one session (`Some(id_hash)`) or all sessions of `target` but `keep`, and records who
+/// did it when any ended.
+pub(super) async fn end_sessions(
     state: &AppState,
     actor: &audit::Actor,
     target: &User,
@@ -205,10 +232,8 @@ pub async fn revoke_sessions(
     keep: Option<&str>,
 ) -> Result<u64> {
     let ended = match session {
-        Some(id_hash) => {
-            u64::from(crate::kernel::http::session::delete_user_session(&state.db, target.id, id_hash).await?)
-        }
-        None => crate::kernel::http::session::delete_user_sessions_except_hash(&state.db, target.id, keep).await?,
+        Some(id_hash) => u64::from(store::delete_user_session(&state.db.pool, target.id, id_hash).await?),
+        None => store::delete_user_sessions(&state.db.pool, target.id, keep).await?,
     };
     if ended > 0 {
         let mut tx = state.db.begin_write().await?;
@@ -236,7 +261,7 @@ pub async fn cleanup(state: &AppState) -> Result<u64> {
     tx.commit().await?;
     let removed = users
         + store::delete_expired_rows(&state.db.pool, now, now - 3600).await?
-        + delete_expired_sessions(&state.db, now).await?;
+        + store::delete_expired_sessions(&state.db.pool, now).await?;
     state.limits.sweep();
     tracing::info!(event = "cleanup", removed, "removed expired rows");
     Ok(removed)

@@ -1,8 +1,11 @@
 //! All SQL of the accounts app: users, emailed-link tokens and failed-login counters;
-//! `staff` holds the queries of the staff list and the admin console.
+//! `staff` holds the queries of the staff list and the admin console, `sessions` those over a
+//! user's signed-in sessions.
 
+mod sessions;
 mod staff;
 
+pub use sessions::*;
 pub use staff::*;
 
 use sqlx::AnyPool;
@@ -152,14 +155,6 @@ pub async fn record_login(tx: &mut Tx, user_id: i64, now: i64, new_hash: Option<
 pub async fn delete_user(tx: &mut Tx, user_id: i64) -> sqlx::Result<()> {
     let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&mut **tx).await?;
     bump_user_total(tx, -i64::try_from(deleted.rows_affected()).unwrap_or(0)).await
-}
-
-pub async fn count_sessions(pool: &AnyPool, user_id: i64, now: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND expires_at > $2")
-        .bind(user_id)
-        .bind(now)
-        .fetch_one(pool)
-        .await
 }
 
 pub struct NewToken<'a> {

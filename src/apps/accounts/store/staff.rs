@@ -65,8 +65,8 @@ fn push_filters(sql: &mut Sql, backend: Backend, filter: &UserFilter) -> (Option
     (Some(filter.search.to_lowercase()), flags)
 }
 
-/// One page of users, newest first (or by username, or by last login): walks the sort's index
-/// and stops once the page is full.
+/// One page of users, newest first (or by username, or by last login). Without a search it walks
+/// the sort's index and stops once the page is full; a search scans (see below).
 pub async fn list_users(db: &Db, filter: &UserFilter, limit: i64, offset: i64) -> sqlx::Result<Vec<User>> {
     let mut sql = Sql::new(USER_COLUMNS);
     let (pattern, flags) = push_filters(&mut sql, db.backend, filter);

@@ -12,7 +12,9 @@ use crate::apps::blog::{self, Actor, Post, PostQuery};
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Filter};
 use crate::kernel::http::render::{flash, invalid};
-use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
+use crate::kernel::http::{AppError, ClientIp, CsrfForm, PageContext, render};
+use crate::kernel::pagination::{PageRequest, Pager};
+use crate::kernel::validation::FieldErrors;
 
 const POSTS_PER_PAGE: i64 = 25;
 const AUDIT_PER_PAGE: i64 = 50;
@@ -24,9 +26,7 @@ struct PostsPage {
     posts: Vec<Post>,
     count: i64,
     q: String,
-    current: i64,
-    pages: i64,
-    q_param: String,
+    pager: Pager,
 }
 
 pub async fn posts_page(
@@ -35,22 +35,16 @@ pub async fn posts_page(
     viewer: Viewer,
     Query(query): Query<PostListQuery>,
 ) -> Result<Response, AppError> {
-    let current = query.page.unwrap_or(1).clamp(1, 100_000);
-    let find = PostQuery {
-        search: query.q.clone(),
-        limit: POSTS_PER_PAGE,
-        offset: (current - 1) * POSTS_PER_PAGE,
-        ..PostQuery::default()
-    };
+    let page = PageRequest::new(query.page, POSTS_PER_PAGE);
+    let find = PostQuery { search: query.q.clone(), limit: page.size, offset: page.offset(), ..PostQuery::default() };
     let found = blog::list_posts(&state, None, &find).await?;
+    let q_param = serde_urlencoded::to_string([("q", &query.q)]).unwrap_or_default();
     render(&PostsPage {
         page: viewer.page,
-        pages: ((found.count + POSTS_PER_PAGE - 1) / POSTS_PER_PAGE).max(1),
+        pager: Pager::counted(page, found.count, q_param).newest_first(),
         posts: found.posts,
         count: found.count,
-        q_param: serde_urlencoded::to_string([("q", &query.q)]).unwrap_or_default(),
         q: query.q,
-        current,
     })
 }
 

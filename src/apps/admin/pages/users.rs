@@ -2,19 +2,23 @@
 //! (edit, sessions, password reset, recent activity) and deletion with a confirmation page.
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 use super::{AuditRow, staff_actor};
-use crate::apps::accounts::{self, AccountsError, StaffUser, User, UserEditInput, Viewer, find_user};
+use crate::apps::accounts::{
+    self, AccountsError, SessionInfo, StaffUser, User, UserEditInput, UserSections, Viewer, find_user,
+};
 use crate::apps::admin::forms::{BulkForm, SessionForm, UserEditForm, UserListQuery};
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Filter};
 use crate::kernel::clock::format_timestamp;
 use crate::kernel::http::render::{flash, invalid};
-use crate::kernel::http::session::{SessionInfo, list_user_sessions};
-use crate::kernel::http::{AppError, ClientIp, CsrfForm, FieldErrors, PageContext, render};
+use crate::kernel::http::{AppError, ClientIp, CsrfForm, PageContext, render};
+use crate::kernel::pagination::{PageRequest, Pager};
+use crate::kernel::validation::FieldErrors;
 
 #[derive(Template)]
 #[template(path = "admin/users.html")]
@@ -24,9 +28,7 @@ struct UsersPage {
     /// Known without a scan only when no filter is set.
     total: Option<i64>,
     query: UserListQuery,
-    current: i64,
-    has_next: bool,
-    params: String,
+    pager: Pager,
 }
 
 pub async fn users_page(
@@ -35,18 +37,14 @@ pub async fn users_page(
     viewer: Viewer,
     Query(query): Query<UserListQuery>,
 ) -> Result<Response, AppError> {
-    let current = query.page.unwrap_or(1).max(1);
+    let page = PageRequest::new(query.page, accounts::USERS_PER_PAGE);
     let filter = query.filter();
-    let found = accounts::list_users(&state, &filter, current, filter.is_empty()).await?;
-    render(&UsersPage {
-        page: viewer.page,
-        has_next: found.has_next,
-        users: found.users,
-        total: found.total,
-        params: query.without_page(),
-        query,
-        current,
-    })
+    let found = accounts::list_users(&state, &filter, page, filter.is_empty()).await?;
+    let pager = match found.total {
+        Some(total) => Pager::counted(page, total, query.without_page()),
+        None => Pager::uncounted(page, found.has_next, query.without_page()),
+    };
+    render(&UsersPage { page: viewer.page, users: found.users, total: found.total, query, pager })
 }
 
 #[derive(Template)]
@@ -65,7 +63,7 @@ async fn user_page_for(
     user: User,
     errors: FieldErrors,
 ) -> Result<Response, AppError> {
-    let sessions = list_user_sessions(&state.db, user.id, state.clock.now()).await?;
+    let sessions = accounts::user_sessions(state, user.id).await?;
     let sessions = sessions
         .into_iter()
         .map(|s| (format_timestamp(s.created_at), format_timestamp(s.last_seen_at), s))
@@ -130,10 +128,8 @@ pub async fn revoke_sessions(
     Path(id): Path<i64>,
     CsrfForm(form): CsrfForm<SessionForm>,
 ) -> Result<Response, AppError> {
-    let user = target(&state, id).await?;
     let which = (!form.session.is_empty()).then_some(form.session.as_str());
-    let actor = audit::Actor::user(staff.id, &staff.username, ip);
-    let ended = accounts::revoke_sessions(&state, &actor, &user, which, None).await?;
+    let (user, ended) = accounts::revoke_sessions(&state, &staff_actor(staff, ip), id, which).await?;
     flash(&session, "success", format!("Signed {} out of {ended} session(s).", user.username)).await?;
     Ok(Redirect::to(&format!("/admin/users/{id}/")).into_response())
 }
@@ -181,6 +177,7 @@ pub async fn delete_form(
 
 pub async fn delete_user(
     State(state): State<AppState>,
+    Extension(sections): Extension<UserSections>,
     StaffUser(staff): StaffUser,
     ClientIp(ip): ClientIp,
     session: Session,
@@ -188,7 +185,7 @@ pub async fn delete_user(
     CsrfForm(_): CsrfForm<SessionForm>,
 ) -> Result<Response, AppError> {
     let user = target(&state, id).await?;
-    accounts::delete_user(&state, &staff_actor(staff, ip), id).await?;
+    accounts::delete_user(&state, &sections, &staff_actor(staff, ip), id).await?;
     flash(&session, "success", format!("Deleted {}.", user.username)).await?;
     Ok(Redirect::to("/admin/users/").into_response())
 }
@@ -196,6 +193,7 @@ pub async fn delete_user(
 /// Bulk deactivate or delete: the first POST shows a confirmation page, the second applies.
 pub async fn bulk(
     State(state): State<AppState>,
+    Extension(sections): Extension<UserSections>,
     StaffUser(staff): StaffUser,
     ClientIp(ip): ClientIp,
     session: Session,
@@ -231,7 +229,7 @@ pub async fn bulk(
     let (mut done, mut refused) = (0, Vec::new());
     for id in form.ids {
         let outcome = match action {
-            "delete" => accounts::delete_user(&state, &actor, id).await,
+            "delete" => accounts::delete_user(&state, &sections, &actor, id).await,
             _ => deactivate(&state, &actor, id).await,
         };
         match outcome {

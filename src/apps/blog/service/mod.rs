@@ -9,8 +9,8 @@ use std::time::Duration;
 pub use media::sweep_media;
 pub use posts::{activity, counts, create_post, delete_post, editable, get_post, list_posts, toggle_like, update_post};
 
-use crate::kernel::http::{AppError, FieldErrors};
 use crate::kernel::media::ImageError;
+use crate::kernel::validation::FieldErrors;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlogError {
@@ -39,23 +39,6 @@ impl From<sqlx::Error> for BlogError {
 impl From<ImageError> for BlogError {
     fn from(err: ImageError) -> Self {
         BlogError::Invalid(FieldErrors::single("image", err.to_string()))
-    }
-}
-
-impl From<BlogError> for AppError {
-    fn from(err: BlogError) -> Self {
-        match err {
-            BlogError::Invalid(errors) => AppError::Invalid(errors),
-            BlogError::Unauthorized => AppError::Unauthorized,
-            BlogError::Forbidden => {
-                tracing::warn!(event = "authz_denied", "post change refused");
-                AppError::Forbidden
-            }
-            BlogError::NotFound => AppError::NotFound,
-            BlogError::Throttled(retry_after) => AppError::TooManyRequests { retry_after },
-            BlogError::TooLarge => AppError::PayloadTooLarge,
-            BlogError::Internal(err) => AppError::Internal(err),
-        }
     }
 }
 

@@ -9,7 +9,7 @@ use crate::apps::blog::store::{self, NewPost};
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Event};
 use crate::kernel::db::sql::contains_pattern;
-use crate::kernel::http::FieldErrors;
+use crate::kernel::validation::FieldErrors;
 
 /// Posts per hour, and image bytes per hour, for a signed-in author and for one anonymous IP.
 const USER_QUOTA: (i64, i64) = (30, 50 * 1024 * 1024);

@@ -1,15 +1,13 @@
-//! Server-side sessions (tower-sessions) stored in the `sessions` table. The cookie holds an
-//! opaque 128-bit id; the table holds only its SHA-256, plus the signed-in user's id so that a
-//! password change or deletion can end every session of that user.
+//! Server-side sessions: the store tower-sessions loads and saves them through (the `sessions`
+//! table). The cookie holds an opaque 128-bit id; the table holds only its SHA-256, plus the
+//! signed-in user's id, IP and user agent copied into columns so that the accounts app can list
+//! and end a user's sessions. The cookie's attributes are set with the other layers (`http/layers.rs`).
 
 use async_trait::async_trait;
-use tower_sessions::cookie::SameSite;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
-use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::kernel::clock::Clock;
-use crate::kernel::config::Settings;
 use crate::kernel::db::Db;
 use crate::kernel::security::token::hash_token;
 
@@ -39,7 +37,8 @@ fn backend(err: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(err.to_string())
 }
 
-fn id_hash(id: &Id) -> String {
+/// The name a session goes by in the table: SHA-256 of its id.
+pub fn id_hash(id: &Id) -> String {
     hash_token(&id.to_string())
 }
 
@@ -123,76 +122,6 @@ impl SessionStore for DbSessionStore {
             .map_err(backend)?;
         Ok(())
     }
-}
-
-/// The session layer: HttpOnly, SameSite=Lax, `__Host-` prefixed and Secure in production.
-pub fn layer(settings: &Settings, store: DbSessionStore) -> SessionManagerLayer<DbSessionStore> {
-    let production = settings.is_production();
-    SessionManagerLayer::new(store)
-        .with_name(if production { "__Host-sessionid" } else { "sessionid" })
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(production)
-        .with_path("/")
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(settings.session_idle_days)))
-}
-
-/// Ends every session of `user_id`, except `keep` (the session making the request) if given.
-pub async fn delete_user_sessions(db: &Db, user_id: i64, keep: Option<&Id>) -> sqlx::Result<u64> {
-    let keep = keep.map(id_hash).unwrap_or_default();
-    let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
-        .bind(user_id)
-        .bind(keep)
-        .execute(&db.pool)
-        .await?;
-    Ok(result.rows_affected())
-}
-
-pub async fn delete_expired_sessions(db: &Db, now: i64) -> sqlx::Result<u64> {
-    let result = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&db.pool).await?;
-    Ok(result.rows_affected())
-}
-
-/// One signed-in session, as its owner or staff see it.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct SessionInfo {
-    /// SHA-256 of the session id: names the session in forms without revealing it.
-    pub id_hash: String,
-    pub created_at: i64,
-    pub last_seen_at: i64,
-    pub ip: String,
-    pub user_agent: String,
-}
-
-pub async fn list_user_sessions(db: &Db, user_id: i64, now: i64) -> sqlx::Result<Vec<SessionInfo>> {
-    sqlx::query_as(
-        "SELECT id_hash, created_at, last_seen_at, ip, user_agent FROM sessions \
-         WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC, created_at DESC",
-    )
-    .bind(user_id)
-    .bind(now)
-    .fetch_all(&db.pool)
-    .await
-}
-
-/// Ends one session of `user_id`; false when there was none by that name.
-pub async fn delete_user_session(db: &Db, user_id: i64, id_hash: &str) -> sqlx::Result<bool> {
-    let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash = $2")
-        .bind(user_id)
-        .bind(id_hash)
-        .execute(&db.pool)
-        .await?;
-    Ok(result.rows_affected() == 1)
-}
-
-/// Ends every session of `user_id` except the one named `keep` (an `id_hash`).
-pub async fn delete_user_sessions_except_hash(db: &Db, user_id: i64, keep: Option<&str>) -> sqlx::Result<u64> {
-    let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
-        .bind(user_id)
-        .bind(keep.unwrap_or(""))
-        .execute(&db.pool)
-        .await?;
-    Ok(result.rows_affected())
 }
 
 /// Reads the session keys `T` names from a session's stored data (a JSON object of every key),
