@@ -24,28 +24,7 @@ async fn a_backup_taken_under_write_load_restores_to_the_same_data_up_to_its_mom
     let stop = Arc::new(AtomicBool::new(false));
     let worst_ms = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now();
-    let mut load = Vec::new();
-    for (w, writer) in writers.drain(..).enumerate() {
-        let (stop, worst_ms) = (stop.clone(), worst_ms.clone());
-        let budget = if w == 0 { POSTS_PER_WRITER - 5 } else { POSTS_PER_WRITER };
-        load.push(tokio::spawn(async move {
-            // (post id, request sent, answer received), as offsets from t0.
-            let mut acknowledged = Vec::new();
-            let mut n = 0;
-            while n < budget && !stop.load(Ordering::Relaxed) {
-                let sent = t0.elapsed();
-                let seed = 1000 * (w as u32 + 1) + n;
-                let image = (n % 3 == 0).then(|| png(seed));
-                let (status, id) = publish_id(&writer, &format!("during ✓ {seed}"), image).await;
-                assert_eq!(status, 201);
-                worst_ms.fetch_max((t0.elapsed() - sent).as_millis() as u64, Ordering::Relaxed);
-                acknowledged.push((id, sent, t0.elapsed()));
-                n += 1;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            acknowledged
-        }));
-    }
+    let load = start_writers(std::mem::take(&mut writers), t0, &stop, &worst_ms);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let backup_started = t0.elapsed();
     let done = jobs::run_backup(&app.state, Some(backups.0.to_str().unwrap())).await.expect("backup");
@@ -143,6 +122,40 @@ async fn truncated_corrupted_or_wrongly_decrypted_archives_are_refused_before_an
     }
     let failed: i64 = app.scalar_i64("SELECT COUNT(*) FROM backup_runs WHERE kind = 'drill' AND ok = FALSE").await;
     assert_eq!(failed, 4, "each failed drill is recorded");
+}
+
+/// (post id, request sent, answer received), as offsets from the start of the load.
+type Ack = (i64, Duration, Duration);
+
+/// Each writer publishes (a third with images) until stopped or out of quota.
+fn start_writers(
+    writers: Vec<crate::support::Browser>,
+    t0: Instant,
+    stop: &Arc<AtomicBool>,
+    worst_ms: &Arc<AtomicU64>,
+) -> Vec<tokio::task::JoinHandle<Vec<Ack>>> {
+    let mut load = Vec::new();
+    for (w, writer) in writers.into_iter().enumerate() {
+        let (stop, worst_ms) = (stop.clone(), worst_ms.clone());
+        let budget = if w == 0 { POSTS_PER_WRITER - 5 } else { POSTS_PER_WRITER };
+        load.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            let mut n = 0;
+            while n < budget && !stop.load(Ordering::Relaxed) {
+                let sent = t0.elapsed();
+                let seed = 1000 * (w as u32 + 1) + n;
+                let image = (n % 3 == 0).then(|| png(seed));
+                let (status, id) = publish_id(&writer, &format!("during ✓ {seed}"), image).await;
+                assert_eq!(status, 201);
+                worst_ms.fetch_max((t0.elapsed() - sent).as_millis() as u64, Ordering::Relaxed);
+                acknowledged.push((id, sent, t0.elapsed()));
+                n += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            acknowledged
+        }));
+    }
+    load
 }
 
 /// The app's state with another deployment's settings (for keys and work folders).

@@ -57,20 +57,8 @@ async fn a_full_disk_fails_the_backup_cleanly_and_the_site_keeps_serving() {
         ("RATE_LIMITS", "false".into()),
         ("RUST_LOG", "warn".into()),
     ];
-    let script = format!("mount -t tmpfs -o size=24m,mode=0700 tmpfs '{}' && exec '{BIN}' serve", d.display());
-    let mut server = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "--", "sh", "-c", &script])
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut server = start_in_namespace(&d, port, &env).await;
     let pid = server.id();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while status_of(port, "/posts/").await != 200 {
-        assert!(Instant::now() < deadline, "the app did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let seeded = inside(
         pid,
         &env,
@@ -110,6 +98,24 @@ async fn a_full_disk_fails_the_backup_cleanly_and_the_site_keeps_serving() {
     assert!(backup.status.success(), "with space again: {}", String::from_utf8_lossy(&backup.stderr));
     let _ = server.kill();
     let _ = server.wait();
+}
+
+/// `shoestring serve` on a 24 MB tmpfs mounted at `d` in its own mount namespace.
+async fn start_in_namespace(d: &Path, port: u16, env: &[(&str, String)]) -> std::process::Child {
+    let script = format!("mount -t tmpfs -o size=24m,mode=0700 tmpfs '{}' && exec '{BIN}' serve", d.display());
+    let server = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "--", "sh", "-c", &script])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status_of(port, "/posts/").await != 200 {
+        assert!(Instant::now() < deadline, "the app did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server
 }
 
 async fn expect_clean_failure(pid: u32, port: u16, d: &Path, destination: &str, backup: &std::process::Output) {
