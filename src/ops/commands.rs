@@ -71,8 +71,8 @@ pub enum MediaAction {
 
 pub async fn backup(state: &AppState, hooks: &AppHooks, args: BackupArgs) -> anyhow::Result<()> {
     match args.action {
+        // No migration here: a newer binary must not change the schema under a running server.
         None => {
-            state.db.migrate().await?;
             let done = jobs::run_backup(state, args.to.as_deref()).await?;
             println!("Backed up to {}/{}", done.destination.trim_end_matches('/'), done.name);
             println!(
@@ -94,7 +94,6 @@ pub async fn backup(state: &AppState, hooks: &AppHooks, args: BackupArgs) -> any
             Ok(())
         }
         Some(BackupAction::Verify { archive, latest, from }) => {
-            state.db.migrate().await?;
             let choice = match (archive, latest) {
                 (Some(archive), _) => Choice::Named(archive),
                 (None, true) => Choice::Latest(backup::destination(state, from.as_deref())?),
