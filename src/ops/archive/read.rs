@@ -218,3 +218,66 @@ fn check_manifest(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::archive::manifest::{DbKind, SQLITE_NAME};
+    use crate::ops::archive::write::ArchiveWriter;
+    use crate::ops::fsutil::ScratchDir;
+
+    fn header(schema_version: i64) -> Manifest {
+        Manifest {
+            format: FORMAT_VERSION,
+            app_version: "0.1.0".into(),
+            schema_version,
+            database: DbKind::Sqlite,
+            created_at: 1_767_232_800,
+            created_at_utc: "2026-01-01T02:00:00Z".into(),
+            dump_tool: None,
+            tables: [("posts".to_owned(), 2)].into(),
+            files: Vec::new(),
+        }
+    }
+
+    fn archive(dir: &Path, keys: &ArchiveKeys) -> PathBuf {
+        let path = dir.join("a.tar.zst");
+        let file = std::fs::File::create(&path).unwrap();
+        let mut writer = ArchiveWriter::create(file, keys, &header(10)).unwrap();
+        writer.add_reader(SQLITE_NAME, 5, &b"hello"[..]).unwrap();
+        writer.add_reader("media/posts/a.png", 3, &b"png"[..]).unwrap();
+        writer.finish(header(10)).unwrap();
+        path
+    }
+
+    #[test]
+    fn an_archive_unpacks_to_the_files_it_was_made_of() {
+        let dir = ScratchDir::new(&std::env::temp_dir(), "archive-test").unwrap();
+        let keys = ArchiveKeys::with_passphrase("correct horse");
+        let unpacked = unpack(&archive(dir.path(), &keys), &keys, &dir.path().join("out"), |_| Ok(())).unwrap();
+        assert_eq!(std::fs::read(&unpacked.database).unwrap(), b"hello");
+        assert_eq!(std::fs::read(unpacked.media_dir.join("posts/a.png")).unwrap(), b"png");
+        assert_eq!(unpacked.manifest.files.len(), 2);
+    }
+
+    #[test]
+    fn a_refused_header_stops_the_unpacking_before_any_file_is_written() {
+        let dir = ScratchDir::new(&std::env::temp_dir(), "archive-test").unwrap();
+        let keys = ArchiveKeys::default();
+        let staging = dir.path().join("out");
+        let refused = unpack(&archive(dir.path(), &keys), &keys, &staging, |h| {
+            Err(ArchiveError::Unsupported(format!("schema {}", h.schema_version)))
+        });
+        assert!(matches!(refused, Err(ArchiveError::Unsupported(m)) if m == "schema 10"));
+        assert!(!staging.exists());
+    }
+
+    #[test]
+    fn anything_else_is_not_an_archive() {
+        let dir = ScratchDir::new(&std::env::temp_dir(), "archive-test").unwrap();
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, "just text").unwrap();
+        let err = unpack(&path, &ArchiveKeys::default(), &dir.path().join("out"), |_| Ok(())).unwrap_err();
+        assert!(matches!(err, ArchiveError::NotAnArchive));
+    }
+}
