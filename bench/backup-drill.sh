@@ -11,12 +11,31 @@ bench_init "${1:-}" "${2:-}"
 SIZE_MB="${3:-1024}"
 export BACKUP_WORK_DIR="$WORK/backup-work" RUN_WORKER=false
 
-# About 400 bytes of SQLite per post with its likes (PostgreSQL: about 700).
+# About 400 bytes of SQLite per post with its likes (PostgreSQL: about 560).
 posts=$((SIZE_MB * 1024 * 1024 / 400))
-case "$DATABASE_URL" in postgres*) posts=$((SIZE_MB * 1024 * 1024 / 700)) ;; esac
+case "$DATABASE_URL" in postgres*) posts=$((SIZE_MB * 1024 * 1024 / 560)) ;; esac
 echo "seeding about $SIZE_MB MB: $posts posts"
 t0=$(date +%s.%N)
-bench_serve --users 2000 --posts "$posts" --password 'correct horse battery staple'
+case "$DATABASE_URL" in
+  postgres*)
+    # Row by row through the app's seed takes a quarter of an hour at this size: seed the users
+    # and a few posts, then let the server write the rest in bulk (like counts and counters kept
+    # consistent, so the drill's invariant checks hold).
+    bench_serve --users 2000 --posts 1000 --password 'correct horse battery staple'
+    psql -q "$DATABASE_URL" <<SQL
+INSERT INTO posts (author_id, body, like_count, client_ip, created_at, updated_at)
+  SELECT (g % 2000) + 1, 'Post ' || g || ': Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore.',
+         g % 4, '127.0.0.1', 1704067200 + g, 1704067200 + g
+  FROM generate_series(1, $posts) AS g;
+INSERT INTO likes (post_id, user_id, created_at)
+  SELECT p.id, ((p.id * 13 + t * 101) % 2000) + 1, p.created_at
+  FROM posts p JOIN generate_series(0, 2) AS t ON t < p.like_count WHERE p.id > 1000;
+UPDATE counters SET value = (SELECT COUNT(*) FROM posts) WHERE name = 'posts';
+ANALYZE;
+SQL
+    ;;
+  *) bench_serve --users 2000 --posts "$posts" --password 'correct horse battery staple' ;;
+esac
 echo "seeded in $(echo "$(date +%s.%N) - $t0" | bc) s"
 case "$DATABASE_URL" in
   postgres*) size=$(psql -Atc "select pg_database_size(current_database())" "$DATABASE_URL") ;;
