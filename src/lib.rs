@@ -8,7 +8,6 @@ pub mod kernel;
 pub mod ops;
 pub mod seed;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::routing::post;
@@ -24,10 +23,12 @@ use kernel::jobs::{Registry, Worker};
 
 /// The JSON API of every app, with the OpenAPI document that describes exactly those routes.
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(api_docs::ApiDoc::openapi())
+    let (router, mut openapi) = OpenApiRouter::with_openapi(api_docs::ApiDoc::openapi())
         .merge(apps::accounts::api_routes())
         .merge(apps::blog::api_routes(state))
-        .split_for_parts()
+        .split_for_parts();
+    api_docs::document_common_errors(&mut openapi);
+    (router, openapi)
 }
 
 /// What other apps keep about a user: their sections of the profile page, the data export and
@@ -130,12 +131,10 @@ pub fn worker(state: &AppState) -> Worker {
     Worker::new(state.db.clone(), state.clock.clone(), job_registry(state))
 }
 
-/// Serves `app` on `listener` until `shutdown` turns true, then drains in-flight requests.
-pub async fn serve(state: AppState, listener: TcpListener, mut shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        })
-        .await
+/// Serves `app` on `listener` until `shutdown` turns true, then drains in-flight requests
+/// within the server's limits.
+pub async fn serve(state: AppState, listener: TcpListener, shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
+    let limits = state.settings.server_limits();
+    kernel::http::server::run(app(state), listener, limits, shutdown).await;
+    Ok(())
 }

@@ -22,10 +22,13 @@ use clock::Clock;
 use config::Settings;
 use db::Db;
 use email::Mailer;
-use media::MediaStore;
+use media::{ImageBudget, MediaStore};
 use security::password::PasswordHasher;
 use security::policy::PasswordPolicy;
 use security::ratelimit::RateLimits;
+
+/// How long an upload waits for image memory before it is answered 503.
+const IMAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Everything a handler or job may need, wired once at boot (tests build many side by side).
 /// Cloned into every middleware and handler of every request, so it is one shared pointer:
@@ -44,6 +47,7 @@ pub struct Services {
     pub limits: Arc<RateLimits>,
     pub allowed_hosts: Arc<Vec<String>>,
     pub media: Arc<dyn MediaStore>,
+    pub images: Arc<ImageBudget>,
 }
 
 impl std::ops::Deref for AppState {
@@ -77,6 +81,7 @@ impl AppState {
             policy: Arc::new(PasswordPolicy::new(settings.password_min_length)),
             allowed_hosts: Arc::new(settings.allowed_hosts()),
             media: media::open_store(&settings)?,
+            images: Arc::new(ImageBudget::new(settings.image_memory_mb, IMAGE_WAIT)),
             limits: Arc::new(RateLimits::new(settings.rate_limits)),
             settings: Arc::new(settings),
             db,

@@ -54,3 +54,12 @@ pub async fn data_tables(conn: &mut AnyConnection, backend: Backend) -> sqlx::Re
     let counts = row_counts(conn, backend).await?;
     Ok(counts.into_iter().filter(|(t, n)| *n > 0 && !BOOKKEEPING_TABLES.contains(&t.as_str())).collect())
 }
+
+/// Lifts PostgreSQL's per-statement limit on this connection (the app's pool sets one for
+/// requests): a copy or a check streams whole tables, longer than any request may take.
+pub async fn no_statement_timeout(conn: &mut AnyConnection, backend: Backend) -> sqlx::Result<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("SET statement_timeout = 0").execute(conn).await?;
+    }
+    Ok(())
+}

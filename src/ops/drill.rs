@@ -86,7 +86,10 @@ async fn check_copy(
     checks: &mut Vec<String>,
 ) -> anyhow::Result<()> {
     let db = Db::connect(scratch.url()).await?;
-    let counts = dbinfo::row_counts(&mut *db.pool.acquire().await?, db.backend).await?;
+    let mut conn = db.pool.acquire().await?;
+    dbinfo::no_statement_timeout(&mut conn, db.backend).await?;
+    let counts = dbinfo::row_counts(&mut conn, db.backend).await?;
+    drop(conn);
     if counts != unpacked.manifest.tables {
         let differ: Vec<String> = unpacked
             .manifest
@@ -102,7 +105,7 @@ async fn check_copy(
         unpacked.manifest.total_rows(),
         counts.len()
     ));
-    db.migrate().await.context("migrating the restored copy failed")?;
+    super::migrate(&db).await.context("migrating the restored copy failed")?;
     let copy = RestoredCopy {
         db: db.clone(),
         database_url: scratch.url().to_owned(),

@@ -5,6 +5,8 @@
 
 use std::time::Instant;
 
+use futures::future::BoxFuture;
+
 use super::AppHooks;
 use super::backup::{self, BackupOutcome};
 use super::drill::{self, Choice, DrillReport};
@@ -29,13 +31,7 @@ pub fn register_jobs(registry: &mut Registry, state: &AppState, hooks: &AppHooks
     }
     if let Some(every) = storage.drill_every_secs() {
         let (state, hooks) = (state.clone(), hooks.clone());
-        registry.handle(DRILL_JOB, move |_| {
-            let (state, hooks) = (state.clone(), hooks.clone());
-            async move {
-                let destination = backup::destination(&state, None)?;
-                run_drill(&state, &hooks, &Choice::Latest(destination)).await.map(|_| ())
-            }
-        });
+        registry.handle(DRILL_JOB, move |_| scheduled_drill(state.clone(), hooks.clone()));
         registry.schedule(Schedule { name: DRILL_JOB, every_secs: every, kind: DRILL_JOB });
     }
     if storage.backup_to.is_some() {
@@ -46,6 +42,15 @@ pub fn register_jobs(registry: &mut Registry, state: &AppState, hooks: &AppHooks
         });
         registry.schedule(Schedule { name: WATCH_JOB, every_secs: 3600, kind: WATCH_JOB });
     }
+}
+
+/// The weekly drill of the newest archive. Boxed here: the compiler cannot prove the drill's
+/// future `Send` for every lifetime when it is built inside the handler closure.
+fn scheduled_drill(state: AppState, hooks: AppHooks) -> BoxFuture<'static, anyhow::Result<()>> {
+    Box::pin(async move {
+        let destination = backup::destination(&state, None)?;
+        run_drill(&state, &hooks, &Choice::Latest(destination)).await.map(|_| ())
+    })
 }
 
 /// A backup to `to` (or BACKUP_TO), recorded whatever happens.

@@ -52,6 +52,14 @@ impl std::fmt::Debug for AppHooks {
     }
 }
 
+/// `Db::migrate` on a blocking thread: sqlx's migrator on a borrowed connection makes a future
+/// the compiler cannot prove `Send` for every lifetime, which a scheduled job's future must be.
+pub async fn migrate(db: &Db) -> anyhow::Result<()> {
+    let db = db.clone();
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || handle.block_on(db.migrate())).await?
+}
+
 /// Runs blocking work (compression, encryption, hashing) on its own thread at a lower CPU
 /// priority, so a backup on a small machine leaves the cores to requests first.
 pub async fn on_low_priority_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {

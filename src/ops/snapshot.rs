@@ -57,6 +57,7 @@ async fn postgres(db: &Db, url: &str, pg_bin_dir: Option<&Path>, dir: &Path) -> 
     let tool = pgtools::find("pg_dump", major, pg_bin_dir).await?;
     let mut tx = conn.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    sqlx::query("SET LOCAL statement_timeout = 0").execute(&mut *tx).await?;
     let snapshot_id: String = sqlx::query_scalar("SELECT pg_export_snapshot()").fetch_one(&mut *tx).await?;
     let tables = dbinfo::row_counts(&mut tx, Backend::Postgres).await?;
     let schema_version = dbinfo::schema_version(&mut tx, Backend::Postgres).await?;

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 
-pub use image::{ImageError, ProcessedImage, process_image};
+pub use image::{ImageBudget, ImageError, ProcessedImage, process_image};
 pub use s3::S3Storage;
 
 use crate::kernel::config::Settings;

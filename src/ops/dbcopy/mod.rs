@@ -55,8 +55,12 @@ pub async fn copy(from: &str, to: &str) -> anyhow::Result<Vec<TableReport>> {
     let mut read = source.pool.begin().await?;
     if source.backend == Backend::Postgres {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *read).await?;
+        sqlx::query("SET LOCAL statement_timeout = 0").execute(&mut *read).await?;
     }
     let mut write = target.begin_write().await?;
+    if target.backend == Backend::Postgres {
+        sqlx::query("SET LOCAL statement_timeout = 0").execute(&mut *write).await?;
+    }
     for (src_table, dst_table) in &tables {
         copy_table(&mut read, src_table, source.backend, &mut write, dst_table).await?;
     }
@@ -68,6 +72,7 @@ pub async fn copy(from: &str, to: &str) -> anyhow::Result<Vec<TableReport>> {
     write.commit().await.context("committing the copy failed")?;
     let mut reports = Vec::new();
     let mut dst = target.pool.acquire().await?;
+    dbinfo::no_statement_timeout(&mut dst, target.backend).await?;
     for (src_table, dst_table) in &tables {
         let (source_rows, source_sha256) = rows::checksum(&mut read, source.backend, src_table).await?;
         let (target_rows, target_sha256) = rows::checksum(&mut dst, target.backend, dst_table).await?;

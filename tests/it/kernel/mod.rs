@@ -1,5 +1,7 @@
+mod faults;
 mod jobs;
 mod mail;
 mod production;
 mod schema;
 mod seed;
+mod server;

@@ -74,8 +74,7 @@ async fn a_storage_outage_fails_uploads_quickly_with_503_and_the_site_keeps_work
     let took = started.elapsed();
     assert_eq!(res.status(), 503);
     assert!(took < Duration::from_secs(3), "answered after {took:?}, the timeout is 2 s");
-    let body: serde_json::Value = res.json().await.unwrap();
-    assert!(body["details"].as_str().unwrap().contains("storage"), "{body}");
+    assert!(res.headers().contains_key("retry-after"));
     assert_eq!(writer.get("/posts/").await.status(), 200);
     assert_eq!(publish(&writer, "text only", None).await, 201);
 
