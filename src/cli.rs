@@ -1,5 +1,6 @@
-//! The command line: `serve` (default), `migrate`, `createsuperuser`, `seed`, `send-test-email`.
-//! Each subcommand is a few lines that call into the library.
+//! The command line: `serve` (default), `migrate`, `createsuperuser`, `seed`, `send-test-email`, and
+//! the operations (`backup`, `restore`, `db copy`, `media copy`). Each subcommand is a few lines
+//! that call into the library.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -57,6 +58,20 @@ pub enum Command {
     },
     /// Set up a server (firewall, SSH, fail2ban, Caddy, units) and the sites on it.
     Server(crate::ops::server::cli::ServerArgs),
+    /// Back up the database and media into one archive (see also `backup verify`, `backup list`).
+    Backup(crate::ops::commands::BackupArgs),
+    /// Restore an archive into an empty database and media folder (the app should be stopped).
+    Restore(crate::ops::commands::RestoreArgs),
+    /// Database operations.
+    Db {
+        #[command(subcommand)]
+        action: crate::ops::commands::DbAction,
+    },
+    /// Media file operations.
+    Media {
+        #[command(subcommand)]
+        action: crate::ops::commands::MediaAction,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -84,8 +99,21 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(cli.settings.is_production());
+    // These work on databases and stores they name themselves, without the app's state.
+    let command = match cli.command.unwrap_or(Command::Serve) {
+        Command::Restore(args) => {
+            cli.settings.validate()?;
+            return crate::ops::commands::restore(&cli.settings, args).await;
+        }
+        Command::Db { action } => return crate::ops::commands::db(action).await,
+        Command::Media { action } => {
+            cli.settings.validate()?;
+            return crate::ops::commands::media(&cli.settings, action).await;
+        }
+        other => other,
+    };
     let state = AppState::build(cli.settings, Clock::default()).await?;
-    match cli.command.unwrap_or(Command::Serve) {
+    match command {
         Command::Serve => serve(state).await,
         Command::Migrate => {
             for line in crate::migrate(&state).await? {
@@ -113,6 +141,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             state.mailer.send(&Message { to, subject: "Shoestring test email".into(), text, html, id: None }).await?;
             say!("Sent.");
             Ok(())
+        }
+        Command::Backup(args) => crate::ops::commands::backup(&state, &crate::ops_hooks(&state), args).await,
+        Command::Restore(_) | Command::Db { .. } | Command::Media { .. } => {
+            anyhow::bail!("this command runs without the app's state")
         }
     }
 }

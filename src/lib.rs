@@ -8,6 +8,8 @@ pub mod kernel;
 pub mod ops;
 pub mod seed;
 
+use std::sync::Arc;
+
 use axum::routing::post;
 use axum::{Extension, Router};
 use tokio::net::TcpListener;
@@ -74,7 +76,66 @@ pub fn job_registry(state: &AppState) -> Registry {
     let mut registry = Registry::default();
     apps::accounts::register_jobs(&mut registry, state);
     apps::blog::register_jobs(&mut registry, state);
+    ops::jobs::register_jobs(&mut registry, state, &ops_hooks(state));
     registry
+}
+
+/// What the restore drill asks of the apps (ops knows none): their invariants, and the app
+/// booted on the restored copy answering the post list, the API and one image.
+pub fn ops_hooks(state: &AppState) -> ops::AppHooks {
+    let settings = state.settings.clone();
+    ops::AppHooks {
+        invariants: Arc::new(|copy: ops::RestoredCopy| {
+            Box::pin(async move {
+                let mut broken = apps::accounts::check_invariants(&copy.db).await?;
+                broken.extend(apps::blog::check_invariants(&copy.db, copy.media.as_ref()).await?);
+                Ok(broken)
+            })
+        }),
+        smoke: Arc::new(move |copy| Box::pin(smoke_on_copy(settings.clone(), copy))),
+    }
+}
+
+async fn smoke_on_copy(settings: Arc<kernel::config::Settings>, copy: ops::RestoredCopy) -> anyhow::Result<String> {
+    let mut settings = (*settings).clone();
+    settings.database_url = kernel::config::Secret::new(copy.database_url);
+    settings.media_dir = copy.media_dir;
+    settings.storage.media_store = None;
+    settings.storage.backup_to = None;
+    settings.run_worker = false;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    settings.bind = addr;
+    let host = settings.allowed_hosts().into_iter().next().unwrap_or_else(|| "localhost".into());
+    let state = AppState::build(settings, kernel::clock::Clock::default()).await?;
+    let pool = state.db.pool.clone();
+    let (stop, stopped) = watch::channel(false);
+    let server = tokio::spawn(serve(state, listener, stopped));
+    let asked = async {
+        let ask = |path: String| {
+            let host = host.clone();
+            async move {
+                let answer = ops::smoke::get(addr, &host, &path).await?;
+                anyhow::ensure!(answer.status == 200, "GET {path} answered {}", answer.status);
+                anyhow::Ok((format!("GET {path} 200 ({} bytes)", answer.body.len()), answer.body))
+            }
+        };
+        let (page, _) = ask("/posts/".into()).await?;
+        let (api, body) = ask("/api/posts/?limit=20".into()).await?;
+        let mut answered = vec![page, api];
+        // The newest post with an image names its file: fetch that too.
+        let body = String::from_utf8_lossy(&body);
+        if let Some(image) = body.find("/media/").and_then(|at| body[at..].split('"').next()) {
+            answered.push(ask(image.to_owned()).await?.0);
+        }
+        anyhow::Ok(answered.join(", "))
+    }
+    .await;
+    let _ = stop.send(true);
+    let _ = server.await;
+    // Closed now, so the drill can drop a scratch PostgreSQL database at once.
+    pool.close().await;
+    asked
 }
 
 pub fn worker(state: &AppState) -> Worker {

@@ -8,6 +8,9 @@ use std::str::FromStr;
 
 use clap::{Args, ValueEnum};
 
+mod storage;
+pub use storage::{StorageSettings, parse_every};
+
 /// The development secret: fine on a laptop, refused in production.
 const DEV_SECRET_KEY: &str = "development-only-secret-key-do-not-use-in-production-0123456789abcdef";
 const MIN_SECRET_LEN: usize = 64;
@@ -179,6 +182,9 @@ pub struct Settings {
     /// Run the email/job worker inside `serve` (turn off to run workers elsewhere).
     #[arg(long, env = "RUN_WORKER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub run_worker: bool,
+    /// Media storage and backups.
+    #[command(flatten)]
+    pub storage: StorageSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -275,6 +281,7 @@ impl Settings {
         for (setting, template) in self.link_templates() {
             check_link_template(setting, template, self.is_production().then(|| self.base_url()).as_deref())?;
         }
+        self.storage.validate()?;
         if self.is_production() {
             self.validate_production()?;
         }

@@ -22,7 +22,7 @@ use clock::Clock;
 use config::Settings;
 use db::Db;
 use email::Mailer;
-use media::{ImageBudget, LocalStorage, MediaStore};
+use media::{ImageBudget, MediaStore};
 use security::password::PasswordHasher;
 use security::policy::PasswordPolicy;
 use security::ratelimit::RateLimits;
@@ -80,7 +80,7 @@ impl AppState {
         Ok(Self::from(Services {
             policy: Arc::new(PasswordPolicy::new(settings.password_min_length)),
             allowed_hosts: Arc::new(settings.allowed_hosts()),
-            media: Arc::new(LocalStorage::new(settings.media_dir.clone())),
+            media: media::open_store(&settings)?,
             images: Arc::new(ImageBudget::new(settings.image_memory_mb, IMAGE_WAIT)),
             limits: Arc::new(RateLimits::new(settings.rate_limits)),
             settings: Arc::new(settings),

@@ -7,6 +7,7 @@ mod emails;
 mod errors;
 mod extract;
 mod forms;
+mod invariants;
 mod model;
 mod pages;
 mod sections;
@@ -17,6 +18,7 @@ use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use extract::{CurrentUser, MaybeUser, Origin, StaffUser, Viewer, start_session};
+pub use invariants::check_invariants;
 pub use model::{SessionInfo, User};
 pub use sections::{Summary, SummaryLine, UserSection, UserSections};
 pub use service::{

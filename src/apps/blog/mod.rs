@@ -5,6 +5,7 @@ mod api;
 mod errors;
 mod forms;
 pub mod graphql;
+mod invariants;
 mod model;
 mod pages;
 mod section;
@@ -14,6 +15,7 @@ mod store;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
+pub use invariants::check_invariants;
 pub use model::{Actor, Post, PostQuery};
 pub use section::BlogSection;
 pub use service::{counts, delete_post, get_post, list_posts};

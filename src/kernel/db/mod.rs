@@ -109,6 +109,15 @@ impl Db {
         Ok(())
     }
 
+    /// The newest migration this binary knows for `backend` (what a migrated database is at).
+    pub fn latest_migration(backend: Backend) -> i64 {
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
     /// A transaction that will write. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads then writes fails at once under
     /// concurrency instead of waiting for the lock.

@@ -128,6 +128,10 @@ const RETRY_UNAVAILABLE: Duration = Duration::from_secs(5);
 /// Sorts an internal error by its cause: an unreachable or busy database, or a full disk, is
 /// the client's to retry and is logged once per outage; anything else is a bug, logged in full.
 fn triage(err: anyhow::Error) -> AppError {
+    if crate::kernel::media::is_unavailable(&err) {
+        tracing::warn!(event = "storage_unavailable", error = %format!("{err:#}"), "file storage did not answer");
+        return AppError::Unavailable { retry_after: RETRY_UNAVAILABLE };
+    }
     let fault = err.chain().find_map(|cause| {
         if let Some(db) = cause.downcast_ref::<sqlx::Error>() {
             return Some(health::classify(db));

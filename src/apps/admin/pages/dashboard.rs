@@ -1,4 +1,5 @@
-//! The dashboard: counts, sign-ups per day, the latest audit entries.
+//! The dashboard: counts, sign-ups per day, the latest audit entries, and the state of backups
+//! (the last backup and restore drill, and what needs attention).
 
 use askama::Template;
 use axum::extract::State;
@@ -28,6 +29,30 @@ struct DashboardPage {
     width: u32,
     height: u32,
     recent: Vec<AuditRow>,
+    backup: Option<RunView>,
+    drill: Option<RunView>,
+    backup_warnings: Vec<String>,
+}
+
+/// A backup or drill run as the dashboard shows it.
+struct RunView {
+    when: String,
+    ok: bool,
+    size: String,
+    seconds: String,
+    detail: String,
+}
+
+impl From<crate::ops::status::Run> for RunView {
+    fn from(run: crate::ops::status::Run) -> Self {
+        Self {
+            when: format_timestamp(run.started_at),
+            ok: run.ok,
+            size: format!("{:.1} MiB", run.bytes as f64 / (1024.0 * 1024.0)),
+            seconds: format!("{:.1} s", run.duration_ms as f64 / 1000.0),
+            detail: run.detail,
+        }
+    }
 }
 
 pub async fn dashboard_page(
@@ -40,6 +65,14 @@ pub async fn dashboard_page(
     let day = |d: i64| format_timestamp(d * 86_400).chars().take(10).collect::<String>();
     let points: Vec<(String, i64)> = stats.signups.iter().map(|(d, n)| (day(*d), *n)).collect();
     let recent = audit::list(&state.db.pool, &Filter { limit: 10, ..Filter::default() }).await?;
+    let storage = &state.settings.storage;
+    let backups = crate::ops::status::backup_status(
+        &state.db,
+        state.clock.now(),
+        storage.backup_every_secs(),
+        storage.drill_every_secs().is_some(),
+    )
+    .await?;
     render(&DashboardPage {
         page: viewer.page,
         users: stats.users,
@@ -53,5 +86,8 @@ pub async fn dashboard_page(
         width: chart::WIDTH,
         height: chart::HEIGHT,
         recent: recent.into_iter().map(AuditRow::from).collect(),
+        backup: backups.last_backup.map(RunView::from),
+        drill: backups.last_drill.map(RunView::from),
+        backup_warnings: backups.warnings,
     })
 }
