@@ -121,6 +121,19 @@ pub struct Settings {
     /// Run the email/job worker inside `serve` (turn off to run workers elsewhere).
     #[arg(long, env = "RUN_WORKER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub run_worker: bool,
+    /// Let the outbound client (questions' sources, other outside APIs) reach loopback addresses,
+    /// over http too. For development and tests only: production refuses it.
+    #[arg(long, env = "OUTBOUND_ALLOW_LOOPBACK", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub outbound_allow_loopback: bool,
+    /// How long the outbound client waits for a connection, in milliseconds.
+    #[arg(long, env = "OUTBOUND_CONNECT_TIMEOUT_MS", default_value_t = 5_000, global = true)]
+    pub outbound_connect_timeout_ms: u64,
+    /// How long one outbound request may take in total (headers and body), in milliseconds.
+    #[arg(long, env = "OUTBOUND_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    pub outbound_timeout_ms: u64,
+    /// The largest response body the outbound client reads, in bytes.
+    #[arg(long, env = "OUTBOUND_MAX_BYTES", default_value_t = 2 * 1024 * 1024, global = true)]
+    pub outbound_max_bytes: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -197,8 +210,24 @@ impl Settings {
         if self.session_max_days < self.session_idle_days {
             return Err(problem("SESSION_MAX_DAYS", "must be at least SESSION_IDLE_DAYS"));
         }
+        self.validate_outbound()?;
         if self.is_production() {
             self.validate_production()?;
+        }
+        Ok(())
+    }
+
+    /// The outbound client's bounds: a total timeout under the request timeout (the console's
+    /// "test this source" runs inside a request), and a size limit that fits in memory.
+    fn validate_outbound(&self) -> Result<(), ConfigError> {
+        if !(100..=20_000).contains(&self.outbound_connect_timeout_ms) {
+            return Err(problem("OUTBOUND_CONNECT_TIMEOUT_MS", "must be between 100 and 20000"));
+        }
+        if !(self.outbound_connect_timeout_ms..=25_000).contains(&self.outbound_timeout_ms) {
+            return Err(problem("OUTBOUND_TIMEOUT_MS", "must be between OUTBOUND_CONNECT_TIMEOUT_MS and 25000"));
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&self.outbound_max_bytes) {
+            return Err(problem("OUTBOUND_MAX_BYTES", "must be between 1 KiB and 64 MiB"));
         }
         Ok(())
     }
@@ -229,6 +258,9 @@ impl Settings {
         }
         if !self.rate_limits {
             return Err(problem("RATE_LIMITS", "rate limits cannot be turned off in production"));
+        }
+        if self.outbound_allow_loopback {
+            return Err(problem("OUTBOUND_ALLOW_LOOPBACK", "outside API calls cannot reach loopback in production"));
         }
         let db = self.database_url.expose();
         if !(db.starts_with("postgres://") || db.starts_with("postgresql://") || db.starts_with("sqlite:")) {
@@ -313,6 +345,20 @@ mod tests {
         let mut s = production();
         s.rate_limits = false;
         assert_eq!(s.validate().unwrap_err().setting, "RATE_LIMITS");
+    }
+
+    #[test]
+    fn production_refuses_outbound_calls_to_loopback() {
+        let mut s = production();
+        s.outbound_allow_loopback = true;
+        assert_eq!(s.validate().unwrap_err().setting, "OUTBOUND_ALLOW_LOOPBACK");
+    }
+
+    #[test]
+    fn the_outbound_timeout_stays_under_the_request_timeout() {
+        let mut s = production();
+        s.outbound_timeout_ms = 60_000;
+        assert_eq!(s.validate().unwrap_err().setting, "OUTBOUND_TIMEOUT_MS");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod http;
 pub mod jobs;
 pub mod lifecycle;
 pub mod media;
+pub mod outbound;
 pub mod pagination;
 pub mod security;
 pub mod session;
@@ -23,6 +24,7 @@ use config::Settings;
 use db::Db;
 use email::Mailer;
 use media::{LocalStorage, MediaStore};
+use outbound::Outbound;
 use security::password::PasswordHasher;
 use security::policy::PasswordPolicy;
 use security::ratelimit::RateLimits;
@@ -44,6 +46,8 @@ pub struct Services {
     pub limits: Arc<RateLimits>,
     pub allowed_hosts: Arc<Vec<String>>,
     pub media: Arc<dyn MediaStore>,
+    /// The client for outside APIs.
+    pub outbound: Outbound,
 }
 
 impl std::ops::Deref for AppState {
@@ -77,6 +81,7 @@ impl AppState {
             policy: Arc::new(PasswordPolicy::new(settings.password_min_length)),
             allowed_hosts: Arc::new(settings.allowed_hosts()),
             media: Arc::new(LocalStorage::new(settings.media_dir.clone())),
+            outbound: Outbound::from_settings(&settings)?,
             limits: Arc::new(RateLimits::new(settings.rate_limits)),
             settings: Arc::new(settings),
             db,

@@ -1,5 +1,6 @@
 mod jobs;
 mod mail;
+mod outbound;
 mod production;
 mod schema;
 mod seed;

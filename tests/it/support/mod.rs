@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod db;
 pub mod smtp;
+pub mod source;
 
 use std::net::SocketAddr;
 
