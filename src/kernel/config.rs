@@ -121,6 +121,9 @@ pub struct Settings {
     /// Run the email/job worker inside `serve` (turn off to run workers elsewhere).
     #[arg(long, env = "RUN_WORKER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub run_worker: bool,
+    /// Serve this question (its slug) as the site's home page, instead of the landing page.
+    #[arg(long, env = "QUESTION_HOME", global = true)]
+    pub question_home: Option<String>,
     /// Let the outbound client (questions' sources, other outside APIs) reach loopback addresses,
     /// over http too. For development and tests only: production refuses it.
     #[arg(long, env = "OUTBOUND_ALLOW_LOOPBACK", default_value_t = false, action = clap::ArgAction::Set, global = true)]

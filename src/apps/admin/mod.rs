@@ -1,5 +1,5 @@
 //! The staff console at `/admin/`: dashboard, users (search, filters, edits, sessions, bulk
-//! actions), posts, and the audit trail. Staff only — by handler type (`StaffUser`) and by a
+//! actions), posts, questions (their pages come from the questions app), and the audit trail. Staff only — by handler type (`StaffUser`) and by a
 //! guard on the whole router — and, with `ADMIN_HOST`, only on that host.
 
 mod chart;
@@ -17,7 +17,9 @@ use crate::kernel::AppState;
 use crate::kernel::config::strip_port;
 
 pub fn router(state: &AppState) -> Router<AppState> {
-    pages::router().route_layer(middleware::from_fn_with_state(state.clone(), guard))
+    pages::router()
+        .merge(super::questions::console_router())
+        .route_layer(middleware::from_fn_with_state(state.clone(), guard))
 }
 
 /// Every console request: on the admin host (when one is set), from signed-in staff.
