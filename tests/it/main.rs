@@ -6,4 +6,5 @@ mod admin;
 mod architecture;
 mod blog;
 mod kernel;
+mod questions;
 mod support;
