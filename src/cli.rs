@@ -16,6 +16,13 @@ use crate::kernel::lifecycle;
 use crate::kernel::security::password::Password;
 use crate::kernel::telemetry;
 
+/// Prints a line for the operator; an unwritable stdout (a closed pipe) is not an error.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 #[derive(Debug, Parser)]
 #[command(name = "shoestring", version, about = "A small team's web app in one binary.")]
 pub struct Cli {
@@ -56,14 +63,14 @@ pub fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("error: could not start the runtime: {err}");
+            let _ = writeln!(std::io::stderr(), "error: could not start the runtime: {err}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
             ExitCode::FAILURE
         }
     }
@@ -76,7 +83,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve(state).await,
         Command::Migrate => {
             state.db.migrate().await?;
-            println!("Migrations applied.");
+            say!("Migrations applied.");
             Ok(())
         }
         Command::Createsuperuser { username, email, noinput } => {
@@ -87,15 +94,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             anyhow::ensure!(!state.settings.is_production(), "seed is for development and benchmark databases");
             state.db.migrate().await?;
             let seeded = crate::seed::seed(&state, &options).await?;
-            println!("seeded users={} posts={} likes={}", seeded.users, seeded.posts, seeded.likes);
-            println!("passwords written to {}", options.passwords_file.display());
+            say!("seeded users={} posts={} likes={}", seeded.users, seeded.posts, seeded.likes);
+            say!("passwords written to {}", options.passwords_file.display());
             Ok(())
         }
         Command::SendTestEmail { to } => {
             let text = "This is a test email from Shoestring. Your mail settings work.".to_owned();
             let html = format!("<p>{text}</p>");
-            state.mailer.send(&Message { to, subject: "Shoestring test email".into(), text, html }).await?;
-            println!("Sent.");
+            state.mailer.send(&Message { to, subject: "Shoestring test email".into(), text, html, id: None }).await?;
+            say!("Sent.");
             Ok(())
         }
     }
@@ -171,7 +178,7 @@ async fn createsuperuser(
     };
     match accounts::create_superuser(state, &username, &email, &Password::new(password)).await {
         Ok(_) => {
-            println!("Superuser {username} created.");
+            say!("Superuser {username} created.");
             Ok(())
         }
         Err(AccountsError::Invalid(errors)) => anyhow::bail!("{}", errors.summary()),

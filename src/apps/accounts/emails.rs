@@ -30,9 +30,11 @@ pub async fn enqueue(tx: &mut Tx, mail: &AccountEmail, now: i64) -> anyhow::Resu
     jobs::enqueue(tx, JOB_KIND, mail, now).await
 }
 
-/// The job handler: compose and send. A mail whose user or link is gone is dropped quietly.
-pub async fn deliver(state: &AppState, mail: AccountEmail) -> anyhow::Result<()> {
-    if let Some(message) = compose(state, mail).await? {
+/// The job handler: compose and send, with the job's key as the message's id (the same on a
+/// retry). A mail whose user or link is gone is dropped quietly.
+pub async fn deliver(state: &AppState, mail: AccountEmail, job_key: &str) -> anyhow::Result<()> {
+    if let Some(mut message) = compose(state, mail).await? {
+        message.id = Some(job_key.to_owned());
         state.mailer.send(&message).await?;
     }
     Ok(())
@@ -65,6 +67,7 @@ fn message(to: String, subject: &str, mail: &Mail) -> anyhow::Result<Message> {
         subject: subject.to_owned(),
         text: TextBody { mail }.render()?,
         html: HtmlBody { mail, subject }.render()?,
+        id: None,
     })
 }
 

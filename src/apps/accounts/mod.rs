@@ -40,9 +40,9 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
 /// The jobs this app runs: its emails, and the daily cleanup.
 pub fn register_jobs(registry: &mut Registry, state: &AppState) {
     let mail_state = state.clone();
-    registry.handle(emails::JOB_KIND, move |payload| {
+    registry.handle(emails::JOB_KIND, move |job| {
         let state = mail_state.clone();
-        async move { emails::deliver(&state, serde_json::from_value(payload)?).await }
+        async move { emails::deliver(&state, serde_json::from_value(job.payload.clone())?, &job.key()).await }
     });
     let cleanup_state = state.clone();
     registry.handle("accounts.cleanup", move |_| {

@@ -2,11 +2,13 @@
 //! and write transactions. One set of portable SQL (`$n` placeholders, BIGINT unix seconds) runs
 //! on both through sqlx's `Any` driver; backend-specific SQL is a choice between two constants.
 
+pub mod health;
 pub mod sql;
 
 use std::path::Path;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Connection, Executor, Transaction};
 
@@ -16,6 +18,11 @@ pub type Tx = Transaction<'static, sqlx::Any>;
 
 /// A pooled connection idle this long is pinged before use (a server or firewall may have closed it).
 const IDLE_PING_AFTER: Duration = Duration::from_secs(60);
+/// How long a request waits for a connection before it is answered 503: an unreachable
+/// database must not hold requests for long.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(2500);
+/// PostgreSQL cancels a statement after this long; requests time out at 30 s.
+const STATEMENT_TIMEOUT: &str = "SET statement_timeout = '20s'";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -46,7 +53,7 @@ impl Db {
         // Only a connection that sat idle long enough to have been dropped is checked.
         let options = AnyPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
@@ -55,7 +62,8 @@ impl Db {
                     }
                     Ok(true)
                 })
-            });
+            })
+            .after_release(|conn, _| Box::pin(still_in_transaction(conn).map(|stuck| stuck.map(|stuck| !stuck))));
         let options = match backend {
             // WAL lets readers run beside the one writer; busy_timeout (5 s, sqlx's default)
             // and BEGIN IMMEDIATE make writers queue instead of failing.
@@ -63,6 +71,7 @@ impl Db {
                 Box::pin(async move {
                     conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
                         .await?;
+                    health::report_available();
                     Ok(())
                 })
             }),
@@ -70,9 +79,12 @@ impl Db {
             // (`auto`) a LIMIT query whose generic plan looks costlier is re-planned on every call
             // (~0.9 ms, most of the post list's database time). Its generic plan is the same
             // index walk, so keep it (BENCHMARKS.md, before/after).
+            // A statement that runs longer than a request may is cancelled (57014 → 503).
             Backend::Postgres => options.after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("SET plan_cache_mode = force_generic_plan").await?;
+                    conn.execute(STATEMENT_TIMEOUT).await?;
+                    health::report_available();
                     Ok(())
                 })
             }),
@@ -81,12 +93,18 @@ impl Db {
         Ok(Self { pool, backend })
     }
 
+    /// Applies the migrations not applied yet. On PostgreSQL they run without the statement
+    /// timeout: a migration on a big table may take longer than any request.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&self.pool).await?;
+        let mut conn = self.pool.acquire().await?;
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&mut *conn).await?,
+            Backend::Postgres => {
+                conn.execute("SET statement_timeout = 0").await?;
+                POSTGRES_MIGRATIONS.run(&mut *conn).await?;
+                conn.execute(STATEMENT_TIMEOUT).await?;
+            }
+        }
         Ok(())
     }
 
@@ -107,6 +125,23 @@ impl Db {
             Backend::Postgres => postgres,
         }
     }
+}
+
+/// Whether a connection coming back to the pool is still inside a transaction: then it is closed
+/// instead of pooled. A dropped transaction's rollback is queued and runs on the next command,
+/// so a ping first lets it run. It fails when SQLite already rolled the transaction back by
+/// itself (a full disk does that), and sqlx then keeps counting the transaction as open: every
+/// later `begin` on that connection would fail until the process restarts.
+async fn still_in_transaction(conn: &mut sqlx::AnyConnection) -> sqlx::Result<bool> {
+    if !conn.is_in_transaction() {
+        return Ok(false);
+    }
+    conn.ping().await?;
+    let stuck = conn.is_in_transaction();
+    if stuck {
+        tracing::warn!(event = "db_connection_discarded", "a connection left inside a failed transaction was closed");
+    }
+    Ok(stuck)
 }
 
 /// Makes sure the SQLite file can be created: `mode=rwc` and an existing parent folder.

@@ -14,12 +14,16 @@ use crate::kernel::config::Settings;
 use crate::kernel::db::Db;
 
 /// One email, already rendered.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Message {
     pub to: String,
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Makes the `Message-ID` (`<id@sender's domain>`): a job sends with its key, so a message
+    /// delivered twice (at least once means that can happen) carries the same id both times.
+    /// `None` lets the mailer pick a random one.
+    pub id: Option<String>,
 }
 
 #[derive(Clone)]
@@ -56,7 +60,9 @@ impl Mailer {
     pub async fn send(&self, message: &Message) -> anyhow::Result<()> {
         match self {
             Mailer::Smtp { transport, from } => {
+                let message_id = message.id.as_ref().map(|id| format!("<{id}.shoestring@{}>", from.email.domain()));
                 let email = lettre::Message::builder()
+                    .message_id(message_id)
                     .from(from.clone())
                     .to(message.to.parse()?)
                     .subject(&message.subject)

@@ -10,6 +10,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use std::io::ErrorKind;
+
+use crate::kernel::db::health::{self, Fault};
 use crate::kernel::validation::FieldErrors;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +35,12 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The database (or another dependency) cannot serve now: 503 with `Retry-After`.
+    #[error("service unavailable")]
+    Unavailable { retry_after: Duration },
+    /// A write failed for lack of disk space: 507.
+    #[error("insufficient storage")]
+    InsufficientStorage,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -79,6 +88,8 @@ impl AppError {
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,23 +104,67 @@ impl AppError {
             AppError::TooManyRequests { .. } => "Too many requests. Please wait and try again.".into(),
             AppError::UnsupportedMediaType => "This content type is not accepted here.".into(),
             AppError::PayloadTooLarge => "The request body is too large.".into(),
+            AppError::Unavailable { .. } => {
+                "The service is busy or briefly unavailable. Please try again shortly.".into()
+            }
+            AppError::InsufficientStorage => {
+                "The server is out of storage space; nothing was saved. Please try again later.".into()
+            }
             AppError::Internal(_) => "Something went wrong on our side. Please try again.".into(),
+        }
+    }
+}
+
+/// Retry-After for an unavailable database: the pool gives up after 2.5 s, and outages of a
+/// few seconds (a restart) are the common case.
+const RETRY_UNAVAILABLE: Duration = Duration::from_secs(5);
+
+/// Sorts an internal error by its cause: an unreachable or busy database, or a full disk, is
+/// the client's to retry and is logged once per outage; anything else is a bug, logged in full.
+fn triage(err: anyhow::Error) -> AppError {
+    let fault = err.chain().find_map(|cause| {
+        if let Some(db) = cause.downcast_ref::<sqlx::Error>() {
+            return Some(health::classify(db));
+        }
+        cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| (io.kind() == ErrorKind::StorageFull).then_some(Fault::Full))
+    });
+    match fault {
+        Some(Fault::Unavailable) => {
+            health::report_unavailable(&err);
+            AppError::Unavailable { retry_after: RETRY_UNAVAILABLE }
+        }
+        Some(Fault::Full) => {
+            tracing::error!(event = "disk_full", error = %err, "a write failed: no space left");
+            AppError::InsufficientStorage
+        }
+        _ => {
+            tracing::error!(error = ?err, "internal error");
+            AppError::Internal(err)
         }
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if let AppError::Internal(err) = &self {
-            tracing::error!(error = ?err, "internal error");
-        }
+        let this = match self {
+            AppError::Internal(err) => triage(err),
+            other => other,
+        };
+        this.respond()
+    }
+}
+
+impl AppError {
+    fn respond(self) -> Response {
         let message = self.message();
         let errors = match &self {
             AppError::Invalid(errors) => Some(errors),
             _ => None,
         };
         let mut response = (self.status(), Json(ErrorJson { details: &message, errors })).into_response();
-        if let AppError::TooManyRequests { retry_after } = &self {
+        if let AppError::TooManyRequests { retry_after } | AppError::Unavailable { retry_after } = &self {
             let secs = retry_after.as_secs().max(1);
             if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

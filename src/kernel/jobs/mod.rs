@@ -1,7 +1,9 @@
 //! A durable job queue in the database. Apps enqueue inside their own transaction, so a job
 //! exists exactly when the change that caused it was committed. The worker claims one job at a
 //! time, retries failures with exponential backoff, gives up after `max_attempts` (status
-//! `dead`), and puts back jobs whose worker died (lease). Delivery is at least once.
+//! `dead`), and puts back jobs whose worker died: a running job holds a short lease that its
+//! worker renews while it works, so a job cut off by a crash runs again within seconds.
+//! Delivery is at least once; `Job::key` lets a side effect recognise a repeat.
 
 mod schedule;
 mod store;
@@ -21,11 +23,31 @@ use crate::kernel::db::{Db, Tx};
 pub use schedule::Schedule;
 
 pub type JobFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
-pub type Handler = Arc<dyn Fn(serde_json::Value) -> JobFuture + Send + Sync>;
+pub type Handler = Arc<dyn Fn(Job) -> JobFuture + Send + Sync>;
 
 const DEFAULT_MAX_ATTEMPTS: i64 = 8;
-/// A job still `running` after this long is assumed orphaned by a dead worker.
-const LEASE_SECS: i64 = 300;
+/// A running job whose lease was not renewed for this long was cut off (its worker died).
+pub const LEASE_SECS: i64 = 15;
+/// The worker renews a running job's lease this often.
+const RENEW_EVERY: Duration = Duration::from_secs(5);
+
+/// One run of a job, as its handler gets it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    /// 1 for the first run, 2 for the first retry, …
+    pub attempt: i64,
+    pub created_at: i64,
+    pub payload: serde_json::Value,
+}
+
+impl Job {
+    /// The same for every run of this job and different for any other job of this database:
+    /// e.g. the `Message-ID` of the email it sends, so a repeated delivery is recognisable.
+    pub fn key(&self) -> String {
+        format!("{}.{}", self.created_at, self.id)
+    }
+}
 
 /// Adds a job to the queue as part of the caller's transaction.
 pub async fn enqueue(tx: &mut Tx, kind: &str, payload: &impl Serialize, now: i64) -> anyhow::Result<()> {
@@ -44,7 +66,7 @@ pub struct Registry {
 impl Registry {
     pub fn handle<F, Fut>(&mut self, kind: &'static str, handler: F)
     where
-        F: Fn(serde_json::Value) -> Fut + Send + Sync + 'static,
+        F: Fn(Job) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
         self.handlers.insert(kind, Arc::new(move |payload| Box::pin(handler(payload))));
@@ -80,9 +102,13 @@ impl Worker {
     }
 
     async fn execute(&self, job: store::ClaimedJob) -> anyhow::Result<()> {
+        let _lease = self.keep_lease(job.id);
         let outcome = match self.registry.handlers.get(job.kind.as_str()) {
             Some(handler) => match serde_json::from_str(&job.payload) {
-                Ok(payload) => handler(payload).await,
+                Ok(payload) => {
+                    let run = Job { id: job.id, attempt: job.attempts, created_at: job.created_at, payload };
+                    handler(run).await
+                }
                 Err(e) => Err(anyhow::anyhow!("unreadable payload: {e}")),
             },
             None => Err(anyhow::anyhow!("no handler for job kind {}", job.kind)),
@@ -97,6 +123,23 @@ impl Worker {
             }
         }
         Ok(())
+    }
+
+    /// Renews the lease of running job `id` until the returned guard is dropped (when the job
+    /// ends, or when the worker itself is stopped mid-job: then the lease runs out and another
+    /// worker takes the job).
+    fn keep_lease(&self, id: i64) -> LeaseGuard {
+        let (db, clock) = (self.db.clone(), self.clock.clone());
+        LeaseGuard(tokio::spawn(async move {
+            let mut every = tokio::time::interval(RENEW_EVERY);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if let Err(error) = store::renew_lease(&db, id, clock.now()).await {
+                    tracing::warn!(job_id = id, error = %error, "could not renew a job's lease");
+                }
+            }
+        }))
     }
 
     /// The worker loop: poll every second until `shutdown` turns true.
@@ -115,6 +158,15 @@ impl Worker {
 
     pub async fn register_schedules(&self) -> anyhow::Result<()> {
         schedule::register(&self.db, &self.registry.schedules, self.clock.now()).await
+    }
+}
+
+/// Stops renewing a lease when dropped.
+struct LeaseGuard(tokio::task::JoinHandle<()>);
+
+impl Drop for LeaseGuard {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

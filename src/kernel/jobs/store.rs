@@ -9,6 +9,7 @@ pub struct ClaimedJob {
     pub payload: String,
     pub attempts: i64,
     pub max_attempts: i64,
+    pub created_at: i64,
 }
 
 pub async fn insert_job(tx: &mut Tx, kind: &str, payload: &str, max_attempts: i64, now: i64) -> sqlx::Result<()> {
@@ -27,11 +28,11 @@ pub async fn insert_job(tx: &mut Tx, kind: &str, payload: &str, max_attempts: i6
 
 const CLAIM_SQLITE: &str = "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_at = $1 \
      WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= $1 ORDER BY run_at, id LIMIT 1) \
-     RETURNING id, kind, payload, attempts, max_attempts";
+     RETURNING id, kind, payload, attempts, max_attempts, created_at";
 // SKIP LOCKED lets several workers claim different jobs without waiting on each other.
 const CLAIM_POSTGRES: &str = "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_at = $1 \
      WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= $1 ORDER BY run_at, id LIMIT 1 \
-     FOR UPDATE SKIP LOCKED) RETURNING id, kind, payload, attempts, max_attempts";
+     FOR UPDATE SKIP LOCKED) RETURNING id, kind, payload, attempts, max_attempts, created_at";
 
 pub async fn claim_job(db: &Db, now: i64) -> sqlx::Result<Option<ClaimedJob>> {
     let sql = match db.backend {
@@ -61,6 +62,17 @@ pub async fn fail_job(db: &Db, id: i64, dead: bool, retry_at: i64, error: &str) 
     Ok(())
 }
 
+/// Extends the lease of a job that is still running.
+pub async fn renew_lease(db: &Db, id: i64, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE jobs SET locked_at = $2 WHERE id = $1 AND status = 'running'")
+        .bind(id)
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Puts back running jobs whose lease ran out: their worker died while working on them.
 pub async fn requeue_orphans(db: &Db, locked_before: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE jobs SET status = 'queued', locked_at = NULL WHERE status = 'running' AND locked_at < $1")
         .bind(locked_before)

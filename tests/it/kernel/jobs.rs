@@ -62,7 +62,7 @@ async fn a_job_that_always_fails_ends_dead_after_its_attempts() {
 }
 
 #[tokio::test]
-async fn a_job_left_running_by_a_dead_worker_is_picked_up_again() {
+async fn a_job_cut_off_by_a_dead_worker_runs_again_once_its_short_lease_lapses() {
     let app = TestApp::spawn().await;
     let (worker, calls) = counting_worker(&app, 0);
     enqueue(&app, "test.flaky").await;
@@ -74,7 +74,7 @@ async fn a_job_left_running_by_a_dead_worker_is_picked_up_again() {
 
     worker.run_due().await.unwrap();
     let while_leased = calls.load(Ordering::SeqCst);
-    app.clock().advance(301);
+    app.clock().advance(jobs::LEASE_SECS + 1);
     worker.run_due().await.unwrap();
 
     assert_eq!(while_leased, 0);
@@ -129,4 +129,33 @@ async fn the_daily_cleanup_removes_expired_tokens_and_unconfirmed_sign_ups() {
             .await
             .unwrap();
     assert_eq!(reason, "1 sign-up(s) never confirmed");
+}
+
+#[tokio::test]
+async fn a_worker_stopped_mid_job_stops_renewing_so_another_worker_takes_the_job() {
+    let app = TestApp::spawn().await;
+    let started = Arc::new(tokio::sync::Notify::new());
+    let mut registry = Registry::default();
+    let signal = started.clone();
+    registry.handle("test.hangs", move |_| {
+        signal.notify_one();
+        std::future::pending::<anyhow::Result<()>>()
+    });
+    let stuck = Worker::new(app.state.db.clone(), app.clock().clone(), registry);
+    enqueue(&app, "test.hangs").await;
+    let run = tokio::spawn(async move { stuck.run_due().await });
+    started.notified().await;
+
+    run.abort();
+    let _ = run.await;
+    app.clock().advance(jobs::LEASE_SECS + 1);
+    // Past the renewal interval: a renewer left running would have moved the lease to "now".
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let locked_at = app.scalar_i64("SELECT locked_at FROM jobs").await;
+    let (worker, calls) = counting_worker(&app, 0);
+    sqlx::query("UPDATE jobs SET kind = 'test.flaky'").execute(&app.state.db.pool).await.unwrap();
+    worker.run_due().await.unwrap();
+
+    assert!(locked_at <= app.clock().now() - jobs::LEASE_SECS, "the lease was renewed after the worker stopped");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
 }

@@ -58,3 +58,24 @@ async fn the_development_outbox_shows_sent_mail_and_its_links() {
     assert!(message.contains("/accounts/confirm/"));
     assert!(csp.contains("sandbox"));
 }
+
+#[tokio::test]
+async fn a_mail_delivered_twice_carries_the_same_message_id_both_times() {
+    let sink = SmtpSink::start().await;
+    sink.lose_next_reply();
+    let app = TestApp::spawn_with(|s| s.smtp_url = Some(Secret::new(format!("smtp://127.0.0.1:{}", sink.port)))).await;
+
+    app.browser().json("/api/create-account/", TestUser::named("dora").signup_json()).await;
+    app.run_jobs().await;
+    app.clock().advance(60);
+    app.run_jobs().await;
+
+    let ids: Vec<String> = sink
+        .received()
+        .iter()
+        .map(|m| m.data.lines().find(|l| l.to_ascii_lowercase().starts_with("message-id:")).unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2, "the first delivery's reply was lost, so it was sent again");
+    assert_eq!(ids[0], ids[1]);
+    assert!(ids[0].contains(".shoestring@"), "{}", ids[0]);
+}

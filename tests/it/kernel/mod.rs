@@ -1,3 +1,4 @@
+mod faults;
 mod jobs;
 mod mail;
 mod outbound;

@@ -135,3 +135,48 @@ fn request_when_ready(port: u16) -> String {
     }
     panic!("the server never answered");
 }
+
+#[test]
+fn a_log_that_cannot_be_written_never_stops_the_server() {
+    let dir = std::env::temp_dir().join(format!("shoestring-devfull-{}", std::process::id()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let db = format!("sqlite://{}/db.sqlite", dir.display());
+    let bind = format!("127.0.0.1:{port}");
+    let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let mut server = shoestring(&[("DATABASE_URL", &db), ("BIND", &bind), ("RUST_LOG", "debug")])
+        .arg("serve")
+        .stdout(full())
+        .stderr(full())
+        .spawn()
+        .unwrap();
+
+    let mut answers = Vec::new();
+    for _ in 0..100 {
+        if let Some(status) = status_of(&bind, "/posts/") {
+            answers.push(status);
+        }
+        if answers.len() == 5 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let still_running = server.try_wait().unwrap().is_none();
+    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    let exit = server.wait().unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+
+    assert_eq!(answers, vec![200; 5]);
+    assert!(still_running, "the server died writing its log");
+    assert!(exit.success(), "exit after SIGTERM: {exit:?}");
+}
+
+/// The status of a plain HTTP/1.1 GET, or `None` when nothing answers.
+fn status_of(addr: &str, path: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}

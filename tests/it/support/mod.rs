@@ -2,6 +2,7 @@
 //! outbox as mailer and a clock the test can move; `run_jobs()` drains the job queue.
 
 pub mod browser;
+pub mod cluster;
 pub mod db;
 pub mod smtp;
 pub mod source;

@@ -18,6 +18,7 @@ pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
     down: Arc<AtomicBool>,
+    lose_next_reply: Arc<AtomicBool>,
 }
 
 impl SmtpSink {
@@ -40,6 +41,12 @@ impl SmtpSink {
 
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// The next message is kept but answered with a failure, as when a connection drops
+    /// after the data went through: the sender retries and the message arrives twice.
+    pub fn lose_next_reply(&self) {
+        self.lose_next_reply.store(true, Ordering::SeqCst);
     }
 
     async fn session(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
@@ -68,7 +75,11 @@ impl SmtpSink {
                 }
                 let rcpts = std::mem::take(&mut recipients);
                 self.received.lock().unwrap().push(Received { recipients: rcpts, data });
-                b"250 queued\r\n"
+                if self.lose_next_reply.swap(false, Ordering::SeqCst) {
+                    b"451 try again\r\n"
+                } else {
+                    b"250 queued\r\n"
+                }
             } else if upper == "QUIT" {
                 write.write_all(b"221 bye\r\n").await?;
                 return Ok(());
