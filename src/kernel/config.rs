@@ -214,6 +214,16 @@ impl Settings {
             return Err(problem("SESSION_MAX_DAYS", "must be at least SESSION_IDLE_DAYS"));
         }
         self.validate_outbound()?;
+        if let Some(slug) = &self.question_home {
+            let valid =
+                !slug.is_empty() && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !valid {
+                return Err(problem(
+                    "QUESTION_HOME",
+                    "must be a question's slug (lower-case letters, digits, hyphens)",
+                ));
+            }
+        }
         if self.is_production() {
             self.validate_production()?;
         }
@@ -362,6 +372,15 @@ mod tests {
         let mut s = production();
         s.outbound_timeout_ms = 60_000;
         assert_eq!(s.validate().unwrap_err().setting, "OUTBOUND_TIMEOUT_MS");
+    }
+
+    #[test]
+    fn the_question_home_must_look_like_a_slug() {
+        let mut s = production();
+        s.question_home = Some("/q/tatis/".into());
+        assert_eq!(s.validate().unwrap_err().setting, "QUESTION_HOME");
+        s.question_home = Some("tatis-2".into());
+        assert!(s.validate().is_ok());
     }
 
     #[test]
