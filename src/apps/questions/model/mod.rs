@@ -291,3 +291,54 @@ impl Answer {
 pub fn format_number(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { format!("{n}") }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn midnight_follows_the_zone_across_a_daylight_saving_change() {
+        let zone = Zone::parse("America/Los_Angeles").unwrap();
+        // Saturday 2026-03-07 12:00 PST; on Sunday the clocks skip from 02:00 to 03:00.
+        let saturday_noon = 1_772_913_600;
+
+        let sunday = zone.next_midnight(saturday_noon);
+        let monday = zone.next_midnight(sunday);
+
+        assert_eq!(zone.day_at(saturday_noon).to_string(), "2026-03-07");
+        assert_eq!(
+            (zone.day_at(sunday - 1).to_string(), zone.day_at(sunday).to_string()),
+            ("2026-03-07".into(), "2026-03-08".into())
+        );
+        assert_eq!(sunday - saturday_noon, 12 * 3600);
+        assert_eq!(monday - sunday, 23 * 3600, "the day of the change has 23 hours");
+    }
+
+    #[test]
+    fn templates_fill_in_the_day_and_year() {
+        let template = Template::parse("https://x.example/{year}/log?d={today}&y={year}").unwrap();
+
+        assert_eq!(template.render(jiff::civil::date(2026, 5, 2)), "https://x.example/2026/log?d=2026-05-02&y=2026");
+        assert!(template.uses_day());
+        assert!(!Template::parse("https://x.example/log").unwrap().uses_day());
+    }
+
+    proptest! {
+        #[test]
+        fn a_slug_is_refused_or_kept_exactly(text in "\\PC{0,70}") {
+            if let Ok(slug) = Slug::parse(&text) {
+                prop_assert_eq!(slug.as_str(), text.trim());
+                prop_assert!(slug.as_str().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+            }
+        }
+
+        #[test]
+        fn a_rendered_template_has_no_braces_left(text in "[a-z{}/?=.]{0,40}") {
+            if let Ok(template) = Template::parse(&text) {
+                let rendered = template.render(jiff::civil::date(2026, 1, 31));
+                prop_assert!(!rendered.contains(['{', '}']), "braces left in {}", rendered);
+            }
+        }
+    }
+}
