@@ -1,6 +1,7 @@
 //! The staff console at `/admin/`: dashboard, users (search, filters, edits, sessions, bulk
-//! actions), posts, questions (their pages come from the questions app), and the audit trail. Staff only — by handler type (`StaffUser`) and by a
-//! guard on the whole router — and, with `ADMIN_HOST`, only on that host.
+//! actions), posts, questions (their pages come from the questions app), and the audit trail.
+//! Staff only — by handler type (`StaffUser`) and by a guard on the whole router — and, with
+//! `ADMIN_HOST`, only on that host.
 
 mod chart;
 mod forms;
