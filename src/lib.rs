@@ -7,8 +7,6 @@ pub mod cli;
 pub mod kernel;
 pub mod seed;
 
-use std::net::SocketAddr;
-
 use axum::routing::post;
 use axum::{Extension, Router};
 use tokio::net::TcpListener;
@@ -75,12 +73,10 @@ pub fn worker(state: &AppState) -> Worker {
     Worker::new(state.db.clone(), state.clock.clone(), job_registry(state))
 }
 
-/// Serves `app` on `listener` until `shutdown` turns true, then drains in-flight requests.
-pub async fn serve(state: AppState, listener: TcpListener, mut shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        })
-        .await
+/// Serves `app` on `listener` until `shutdown` turns true, then drains in-flight requests
+/// within the server's limits.
+pub async fn serve(state: AppState, listener: TcpListener, shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
+    let limits = state.settings.server_limits();
+    kernel::http::server::run(app(state), listener, limits, shutdown).await;
+    Ok(())
 }

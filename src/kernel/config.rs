@@ -107,6 +107,10 @@ pub struct Settings {
     /// Largest accepted image upload, in bytes.
     #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 5 * 1024 * 1024, global = true)]
     pub max_upload_bytes: usize,
+    /// Memory for decoding uploaded images at once, in MiB; an image needing more is refused,
+    /// and uploads beyond it wait up to 10 s, then get 503. The default suits a 512 MB server.
+    #[arg(long, env = "IMAGE_MEMORY_MB", default_value_t = 96, global = true)]
+    pub image_memory_mb: u32,
     /// Folder for uploaded images (outside any served root).
     #[arg(long, env = "MEDIA_DIR", default_value = "data/media", global = true)]
     pub media_dir: std::path::PathBuf,
@@ -118,6 +122,23 @@ pub struct Settings {
     /// production refuses to start without them.
     #[arg(long, env = "RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub rate_limits: bool,
+    /// A client must send a request's headers within this many seconds of connecting (or of
+    /// its previous response, on a kept-alive connection); slow or idle clients are cut off.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub header_read_timeout_secs: u64,
+    /// A request body must arrive within this many seconds; a slower upload is refused with 408.
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 20, global = true)]
+    pub body_read_timeout_secs: u64,
+    /// Open connections at most; more wait in the kernel's accept queue until one closes.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1000, global = true)]
+    pub max_connections: usize,
+    /// On SIGTERM: seconds of answering with `Connection: close` before draining (so clients stop
+    /// reusing connections that are about to close), then seconds to finish in-flight requests
+    /// before the rest are dropped. Keep their sum below systemd's `TimeoutStopSec`.
+    #[arg(long, env = "LAME_DUCK_MS", default_value_t = 1000, global = true)]
+    pub lame_duck_ms: u64,
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20, global = true)]
+    pub shutdown_grace_secs: u64,
     /// Run the email/job worker inside `serve` (turn off to run workers elsewhere).
     #[arg(long, env = "RUN_WORKER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub run_worker: bool,
@@ -180,6 +201,17 @@ impl Settings {
     /// Mail goes to the local outbox, and its viewer is served: development without `SMTP_URL`.
     pub fn outbox_enabled(&self) -> bool {
         !self.is_production() && self.smtp_url.is_none()
+    }
+
+    /// The HTTP server's limits.
+    pub fn server_limits(&self) -> crate::kernel::http::server::Limits {
+        use std::time::Duration;
+        crate::kernel::http::server::Limits {
+            header_read: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            max_connections: self.max_connections.max(1),
+            lame_duck: Duration::from_millis(self.lame_duck_ms),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+        }
     }
 
     pub fn api_docs_enabled(&self) -> bool {

@@ -23,11 +23,14 @@ use clock::Clock;
 use config::Settings;
 use db::Db;
 use email::Mailer;
-use media::{LocalStorage, MediaStore};
+use media::{ImageBudget, LocalStorage, MediaStore};
 use outbound::Outbound;
 use security::password::PasswordHasher;
 use security::policy::PasswordPolicy;
 use security::ratelimit::RateLimits;
+
+/// How long an upload waits for image memory before it is answered 503.
+const IMAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Everything a handler or job may need, wired once at boot (tests build many side by side).
 /// Cloned into every middleware and handler of every request, so it is one shared pointer:
@@ -46,6 +49,7 @@ pub struct Services {
     pub limits: Arc<RateLimits>,
     pub allowed_hosts: Arc<Vec<String>>,
     pub media: Arc<dyn MediaStore>,
+    pub images: Arc<ImageBudget>,
     /// The client for outside APIs.
     pub outbound: Outbound,
 }
@@ -81,6 +85,7 @@ impl AppState {
             policy: Arc::new(PasswordPolicy::new(settings.password_min_length)),
             allowed_hosts: Arc::new(settings.allowed_hosts()),
             media: Arc::new(LocalStorage::new(settings.media_dir.clone())),
+            images: Arc::new(ImageBudget::new(settings.image_memory_mb, IMAGE_WAIT)),
             outbound: Outbound::from_settings(&settings)?,
             limits: Arc::new(RateLimits::new(settings.rate_limits)),
             settings: Arc::new(settings),

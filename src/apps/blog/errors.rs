@@ -16,6 +16,7 @@ impl From<BlogError> for AppError {
             BlogError::NotFound => AppError::NotFound,
             BlogError::Throttled(retry_after) => AppError::TooManyRequests { retry_after },
             BlogError::TooLarge => AppError::PayloadTooLarge,
+            BlogError::Busy => AppError::Unavailable { retry_after: std::time::Duration::from_secs(5) },
             BlogError::Internal(err) => AppError::Internal(err),
         }
     }

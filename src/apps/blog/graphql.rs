@@ -11,7 +11,7 @@ use super::model::{Actor, MAX_PAGE_SIZE, PAGE_SIZE, Post, PostQuery};
 use super::service::{self, BlogError};
 use crate::apps::accounts::MaybeUser;
 use crate::kernel::AppState;
-use crate::kernel::http::{ApiJson, ClientIp};
+use crate::kernel::http::{ApiJson, AppError, ClientIp};
 use crate::kernel::pagination::PageRequest;
 
 pub type BlogSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -27,16 +27,28 @@ pub fn schema(state: &AppState) -> BlogSchema {
     if state.settings.api_docs_enabled() { builder.finish() } else { builder.disable_introspection().finish() }
 }
 
-/// POST /graphql with a JSON body.
+/// POST /graphql with a JSON body. A body that cannot be read (wrong type, malformed, too large,
+/// too slow) is answered in GraphQL's error format, with its HTTP status.
 pub async fn execute(
     Extension(schema): Extension<BlogSchema>,
     ClientIp(ip): ClientIp,
     MaybeUser(user): MaybeUser,
-    ApiJson(request): ApiJson<async_graphql::Request>,
+    body: Result<ApiJson<async_graphql::Request>, AppError>,
 ) -> Response {
+    let request = match body {
+        Ok(ApiJson(request)) => request,
+        Err(err) => return request_error(&err),
+    };
     let actor = Actor::new(user.as_ref(), ip);
     let viewer = user.map(|u| Me { id: u.id, username: u.username, is_staff: u.is_staff });
     axum::Json(schema.execute(request.data(actor).data(viewer)).await).into_response()
+}
+
+/// `{"errors": [{"message": …, "extensions": {"code": …}}]}` with the error's status.
+fn request_error(err: &AppError) -> Response {
+    let code = err.status().canonical_reason().unwrap_or("BAD_REQUEST").to_uppercase().replace(' ', "_");
+    let body = serde_json::json!({"errors": [{"message": err.message(), "extensions": {"code": code}}]});
+    (err.status(), axum::Json(body)).into_response()
 }
 
 fn gql_error(err: BlogError) -> async_graphql::Error {
@@ -47,6 +59,7 @@ fn gql_error(err: BlogError) -> async_graphql::Error {
         BlogError::NotFound => "NOT_FOUND",
         BlogError::Throttled(_) => "TOO_MANY_REQUESTS",
         BlogError::TooLarge => "PAYLOAD_TOO_LARGE",
+        BlogError::Busy => "SERVICE_UNAVAILABLE",
         BlogError::Internal(e) => {
             tracing::error!(error = ?e, "graphql internal error");
             "INTERNAL"

@@ -2,10 +2,10 @@
 //! A page of posts is one query (author and the reader's like joined in), plus one count
 //! (none for the unfiltered list, which reads a running total in the same query).
 
-use sqlx::AnyPool;
+use sqlx::{AnyConnection, AnyPool};
 
 use super::model::Post;
-use crate::kernel::db::Tx;
+use crate::kernel::db::{Backend, Tx};
 
 /// `SELECT <a post as a reader sees it> <tail>`; `$1` is the reader's user id (0 if anonymous).
 /// `$extra` adds columns after the post's own.
@@ -191,8 +191,23 @@ pub async fn bump_like_count(tx: &mut Tx, post_id: i64, delta: i64) -> sqlx::Res
         .await
 }
 
+/// Makes the quota check of `key` and the insert that follows one step: concurrent posts by the
+/// same author or IP take turns. SQLite's write transactions (`BEGIN IMMEDIATE`) already do;
+/// PostgreSQL takes a lock held until the transaction ends.
+pub async fn lock_quota(tx: &mut Tx, backend: Backend, key: &str) -> sqlx::Result<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(key).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// Posts and image bytes since `since`, by an author or (for anonymous posts) by a client IP.
-pub async fn recent_usage(pool: &AnyPool, author_id: Option<i64>, ip: &str, since: i64) -> sqlx::Result<(i64, i64)> {
+pub async fn recent_usage(
+    conn: &mut AnyConnection,
+    author_id: Option<i64>,
+    ip: &str,
+    since: i64,
+) -> sqlx::Result<(i64, i64)> {
     match author_id {
         Some(author_id) => {
             sqlx::query_as(
@@ -200,7 +215,7 @@ pub async fn recent_usage(pool: &AnyPool, author_id: Option<i64>, ip: &str, sinc
             )
             .bind(author_id)
             .bind(since)
-            .fetch_one(pool)
+            .fetch_one(conn)
             .await
         }
         None => {
@@ -210,7 +225,7 @@ pub async fn recent_usage(pool: &AnyPool, author_id: Option<i64>, ip: &str, sinc
             )
             .bind(ip)
             .bind(since)
-            .fetch_one(pool)
+            .fetch_one(conn)
             .await
         }
     }

@@ -6,11 +6,12 @@ use askama::Template;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Serialize;
 
-use super::service::{self, DayView, QuestionView, Status};
+use super::service::{self, DayView, QuestionError, QuestionView, Status};
 use crate::kernel::AppState;
 use crate::kernel::http::{AppError, render};
 
@@ -58,8 +59,14 @@ async fn question_file(State(state): State<AppState>, Path(file): Path<String>) 
     let Some(slug) = file.strip_suffix(".json") else {
         return Ok(Redirect::permanent(&format!("/q/{file}/")).into_response());
     };
-    let view = service::question_view(&state, slug).await?;
-    Ok(Json(QuestionJson::from(view)).into_response())
+    match service::question_view(&state, slug).await {
+        Ok(view) => Ok(Json(QuestionJson::from(view)).into_response()),
+        Err(QuestionError::NotFound) => {
+            let body = Json(serde_json::json!({"details": "There is no such question."}));
+            Ok((StatusCode::NOT_FOUND, body).into_response())
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// The JSON twin of a question's page.

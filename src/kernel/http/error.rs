@@ -35,6 +35,9 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The request body did not arrive within its deadline: 408.
+    #[error("request timeout")]
+    RequestTimeout,
     /// The database (or another dependency) cannot serve now: 503 with `Retry-After`.
     #[error("service unavailable")]
     Unavailable { retry_after: Duration },
@@ -88,13 +91,15 @@ impl AppError {
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    fn message(&self) -> String {
+    /// The message a client may see.
+    pub fn message(&self) -> String {
         match self {
             AppError::Invalid(errors) => errors.summary(),
             AppError::BadRequest(message) => message.clone(),
@@ -104,6 +109,7 @@ impl AppError {
             AppError::TooManyRequests { .. } => "Too many requests. Please wait and try again.".into(),
             AppError::UnsupportedMediaType => "This content type is not accepted here.".into(),
             AppError::PayloadTooLarge => "The request body is too large.".into(),
+            AppError::RequestTimeout => "The request body arrived too slowly.".into(),
             AppError::Unavailable { .. } => {
                 "The service is busy or briefly unavailable. Please try again shortly.".into()
             }
@@ -172,6 +178,22 @@ impl AppError {
         }
         response.extensions_mut().insert(ErrorMessage(message));
         response
+    }
+}
+
+/// The error for a request body that could not be read: too large, too slow, or broken off.
+pub fn body_error(err: &(dyn std::error::Error + 'static), status: StatusCode) -> AppError {
+    let mut cause = Some(err);
+    while let Some(current) = cause {
+        if current.is::<tower_http::timeout::TimeoutError>() {
+            return AppError::RequestTimeout;
+        }
+        cause = current.source();
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::PayloadTooLarge
+    } else {
+        AppError::BadRequest("The request body could not be read.".into())
     }
 }
 

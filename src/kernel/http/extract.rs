@@ -109,11 +109,7 @@ fn has_content_type(req: &Request, wanted: &str) -> bool {
 }
 
 fn body_error(rejection: axum::extract::rejection::BytesRejection) -> AppError {
-    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::PayloadTooLarge
-    } else {
-        AppError::BadRequest("The request body could not be read.".into())
-    }
+    super::error::body_error(&rejection, rejection.status())
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The middleware every request passes, outermost first: request id and trace span, security
 //! headers, error pages, panic catcher, timeout, Host allowlist, cross-origin refusal,
-//! CSRF cookie, session, body limit. Spans name the route template, never the raw URI, so
+//! CSRF cookie, session, body deadline, body limit. Spans name the route template, never the raw URI, so
 //! tokens in paths stay out of logs.
 
 use std::time::Duration;
@@ -16,7 +16,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::timeout::TimeoutLayer;
+use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -55,6 +55,7 @@ pub fn wrap(router: Router<AppState>, state: AppState) -> Router {
         .layer(CsrfLayer::new())
         .layer(middleware::from_fn_with_state(state.clone(), csrf_cookie))
         .layer(session_layer(&state.settings, store))
+        .layer(RequestBodyDeadlineLayer::new(Duration::from_secs(state.settings.body_read_timeout_secs.max(1))))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     router.layer(stack).with_state(state)
 }
@@ -135,10 +136,11 @@ struct ErrorPage {
     message: String,
 }
 
-/// One place that gives every error a body: JSON under `/api/`, the app's HTML error page
-/// elsewhere. Responses a handler rendered itself (a form with its errors) pass untouched.
+/// One place that gives every error a body: JSON under `/api/` and for clients that speak JSON
+/// (a JSON body, or `Accept: application/json` without HTML), the app's HTML error page elsewhere.
+/// Responses a handler rendered itself (a form with its errors, GraphQL's error list) pass untouched.
 async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let is_api = req.uri().path().starts_with("/api/");
+    let is_api = req.uri().path().starts_with("/api/") || speaks_json(req.headers());
     let response = next.run(req).await;
     let status = response.status();
     if status.as_u16() < 400 {
@@ -146,9 +148,10 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
     }
     let marked = response.extensions().get::<ErrorMessage>().map(|m| m.0.clone());
     let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let has_own_body =
-        content_type.starts_with("text/html") || (is_api && content_type.starts_with("application/json"));
-    if has_own_body && (marked.is_none() || is_api) {
+    // A body the handler wrote itself stays; an `AppError`'s JSON becomes a page for browsers.
+    let html = content_type.starts_with("text/html");
+    let json = content_type.starts_with("application/json");
+    if (html && marked.is_none()) || (json && (marked.is_none() || is_api)) {
         return response;
     }
     let message = marked.unwrap_or_else(|| default_message(status).to_owned());
@@ -176,6 +179,12 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
         }
     }
     replacement
+}
+
+fn speaks_json(headers: &axum::http::HeaderMap) -> bool {
+    let value = |name| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    value(header::CONTENT_TYPE).starts_with("application/json")
+        || (value(header::ACCEPT).contains("application/json") && !value(header::ACCEPT).contains("text/html"))
 }
 
 fn default_message(status: StatusCode) -> &'static str {

@@ -9,6 +9,7 @@ pub mod layers;
 pub mod multipart;
 pub mod redirect;
 pub mod render;
+pub mod server;
 
 pub use error::{AppError, ErrorBody};
 pub use extract::{ApiJson, ClientIp, CsrfForm};

@@ -102,10 +102,9 @@ async fn read_field(mut field: Field<'_>, max: usize) -> Result<Vec<u8>, AppErro
 }
 
 fn too_large_or_bad(err: MultipartError) -> AppError {
-    if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::PayloadTooLarge
-    } else {
-        AppError::BadRequest("The upload could not be read.".into())
+    match super::error::body_error(&err, err.status()) {
+        AppError::BadRequest(_) => AppError::BadRequest("The upload could not be read.".into()),
+        other => other,
     }
 }
 

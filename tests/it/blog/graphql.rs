@@ -127,3 +127,24 @@ async fn graphiql_is_served_from_the_binary_in_development() {
     assert_eq!(script.headers()["content-encoding"], "gzip");
     assert_eq!(prod.browser().get("/graphql").await.status(), 405);
 }
+
+#[tokio::test]
+async fn unreadable_requests_get_graphql_errors_as_json_with_their_status() {
+    let app = TestApp::spawn().await;
+    let browser = app.browser();
+    let post = |body: Vec<u8>, content_type: &'static str| {
+        browser.client.post(browser.url("/graphql")).header("content-type", content_type).body(body).send()
+    };
+
+    let malformed = post(b"{\"query\": ".to_vec(), "application/json").await.unwrap();
+    let oversized =
+        post(format!("{{\"query\": \"{}\"}}", "x".repeat(200_000)).into_bytes(), "application/json").await.unwrap();
+    let wrong_type = post(b"query=%7Bme%7Bid%7D%7D".to_vec(), "text/plain").await.unwrap();
+
+    for (res, status) in [(malformed, 400), (oversized, 413), (wrong_type, 415)] {
+        assert_eq!(res.status(), status);
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+        let body: Value = res.json().await.unwrap();
+        assert!(body["errors"][0]["message"].is_string(), "{body}");
+    }
+}

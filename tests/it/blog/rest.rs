@@ -219,3 +219,25 @@ async fn an_anonymous_ip_may_post_ten_times_an_hour() {
     assert!(retry.is_some());
     assert_eq!(later.0, 201);
 }
+
+/// Fifty posts at once from one anonymous visitor, and fifty from one member: the quotas (10 and
+/// 30 an hour) hold exactly, however the requests interleave.
+#[tokio::test]
+async fn concurrent_posts_cannot_beat_the_quotas() {
+    let app = TestApp::spawn().await;
+    let anonymous = app.browser();
+    let (_, member) = app.logged_in("alice").await;
+
+    let (anonymous_answers, member_answers) = tokio::join!(burst(&anonymous), burst(&member));
+
+    let created = |answers: &[(u16, serde_json::Value)]| answers.iter().filter(|(status, _)| *status == 201).count();
+    let refused = |answers: &[(u16, serde_json::Value)]| answers.iter().filter(|(status, _)| *status == 429).count();
+    assert_eq!((created(&anonymous_answers), refused(&anonymous_answers)), (10, 40));
+    assert_eq!((created(&member_answers), refused(&member_answers)), (30, 20));
+    assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM posts").await, 40);
+}
+
+async fn burst(browser: &crate::support::Browser) -> Vec<(u16, serde_json::Value)> {
+    let posts = (0..50).map(|n| browser.json("/api/posts/", json!({"body": format!("burst {n}")})));
+    futures_util::future::join_all(posts).await
+}

@@ -5,3 +5,4 @@ mod outbound;
 mod production;
 mod schema;
 mod seed;
+mod server;

@@ -180,3 +180,34 @@ fn status_of(addr: &str, path: &str) -> Option<u16> {
     stream.read_exact(&mut head).ok()?;
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
+
+#[test]
+fn sigterm_ends_the_server_within_its_grace_even_with_a_client_stuck_mid_headers() {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("shoestring-stop-{}", std::process::id()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let db = format!("sqlite://{}/db.sqlite", dir.display());
+    let bind = format!("127.0.0.1:{port}");
+    let envs = [
+        ("DATABASE_URL", db.as_str()),
+        ("BIND", bind.as_str()),
+        ("HEADER_READ_TIMEOUT_SECS", "60"),
+        ("LAME_DUCK_MS", "200"),
+        ("SHUTDOWN_GRACE_SECS", "2"),
+    ];
+    let mut server = shoestring(&envs).arg("serve").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    while status_of(&bind, "/").is_none() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut stuck = std::net::TcpStream::connect(&bind).unwrap();
+    stuck.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Never-Ends: ").unwrap();
+
+    let started = std::time::Instant::now();
+    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    let exit = server.wait().unwrap();
+    let took = started.elapsed();
+    let _ = std::fs::remove_dir_all(dir);
+
+    assert!(exit.success(), "{exit:?}");
+    assert!(took < Duration::from_secs(4), "took {took:?}: lame duck 0.2 s + grace 2 s");
+}

@@ -36,14 +36,14 @@ async fn a_question_not_read_yet_is_unknown_and_unknown_slugs_are_404() {
 
     let page = browser.get_text("/q/tatis/").await.1;
     let no_slash = browser.get("/q/tatis").await;
-    let (missing_page, missing_json) =
-        (browser.get("/q/nope/").await.status(), browser.get("/q/nope.json").await.status());
+    let missing_page = browser.get("/q/nope/").await.status();
+    let missing_json = browser.get_json("/q/nope.json").await;
 
     assert!(page.contains("Nobody knows") && page.contains("Not read yet."), "{page}");
     assert!(source.seen().is_empty(), "a page view never reads the source");
     assert_eq!((no_slash.status().as_u16(), no_slash.headers()["location"].to_str().unwrap()), (308, "/q/tatis/"));
     assert_eq!(missing_page, 404);
-    assert_eq!(missing_json, 404);
+    assert_eq!((missing_json.0, missing_json.1["details"].as_str()), (404, Some("There is no such question.")));
 }
 
 #[tokio::test]

@@ -7,7 +7,6 @@ use rand::RngCore;
 use super::Result;
 use crate::apps::blog::store;
 use crate::kernel::AppState;
-use crate::kernel::media::process_image;
 use crate::kernel::security::token::hex;
 
 /// Listed files younger than this may still belong to an upload in progress.
@@ -25,11 +24,10 @@ impl StoredImage {
     }
 }
 
-/// Re-encodes the upload (off the async threads) and writes it and its thumbnail.
+/// Re-encodes the upload (off the async threads, within the image memory budget) and writes it
+/// and its thumbnail.
 pub async fn store_image(state: &AppState, bytes: Vec<u8>) -> Result<StoredImage> {
-    let processed = tokio::task::spawn_blocking(move || process_image(&bytes))
-        .await
-        .map_err(|e| super::BlogError::Internal(e.into()))??;
+    let processed = state.images.process(bytes).await?;
     let mut name = [0u8; 16];
     rand::rng().fill_bytes(&mut name);
     let name = hex(&name);

@@ -26,6 +26,9 @@ pub enum BlogError {
     Throttled(Duration),
     #[error("upload too large")]
     TooLarge,
+    /// Image processing is at its memory budget: try again shortly.
+    #[error("busy")]
+    Busy,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -38,7 +41,10 @@ impl From<sqlx::Error> for BlogError {
 
 impl From<ImageError> for BlogError {
     fn from(err: ImageError) -> Self {
-        BlogError::Invalid(FieldErrors::single("image", err.to_string()))
+        match err {
+            ImageError::Busy => BlogError::Busy,
+            other => BlogError::Invalid(FieldErrors::single("image", other.to_string())),
+        }
     }
 }
 

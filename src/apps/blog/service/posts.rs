@@ -6,6 +6,8 @@ use super::media::{StoredImage, discard_files, store_image};
 use super::{BlogError, Result};
 use crate::apps::blog::model::{Activity, Actor, LikeState, Post, PostBody, PostPage, PostQuery};
 use crate::apps::blog::store::{self, NewPost};
+use sqlx::AnyConnection;
+
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Event};
 use crate::kernel::db::sql::contains_pattern;
@@ -51,7 +53,9 @@ pub async fn create_post(state: &AppState, actor: Actor, body: &str, image: Opti
     if image.as_ref().is_some_and(|bytes| bytes.len() > state.settings.max_upload_bytes) {
         return Err(BlogError::TooLarge);
     }
-    check_quota(state, &actor, image.as_ref().map_or(0, Vec::len)).await?;
+    // A cheap first look, before any image work; the insert's transaction checks again.
+    let upload_bytes = image.as_ref().map_or(0, |bytes| i64::try_from(bytes.len()).unwrap_or(i64::MAX));
+    check_quota(&mut *state.db.pool.acquire().await?, state, &actor, upload_bytes).await?;
     let stored = match image {
         Some(bytes) => Some(store_image(state, bytes).await?),
         None => None,
@@ -78,9 +82,12 @@ pub async fn create_post(state: &AppState, actor: Actor, body: &str, image: Opti
     get_post(state, actor.user_id(), id).await
 }
 
-/// The post row, and the files' release from the orphan list, in one transaction.
+/// The quota check, the post row and the files' release from the orphan list, in one
+/// transaction: concurrent posts cannot all pass a check made before any of them is written.
 async fn insert(state: &AppState, new: &NewPost<'_>, stored: Option<&StoredImage>, actor: &Actor) -> Result<i64> {
     let mut tx = state.db.begin_write().await?;
+    store::lock_quota(&mut tx, state.db.backend, &quota_key(actor)).await?;
+    check_quota(&mut tx, state, actor, new.image_bytes).await?;
     let id = store::insert_post(&mut tx, new, state.clock.now()).await?;
     if let Some(stored) = stored {
         store::delete_orphans(&mut tx, &stored.keys()).await?;
@@ -91,12 +98,19 @@ async fn insert(state: &AppState, new: &NewPost<'_>, stored: Option<&StoredImage
     Ok(id)
 }
 
-async fn check_quota(state: &AppState, actor: &Actor, upload_bytes: usize) -> Result<()> {
+/// Whose quota a post counts against: its author's, or its IP's when anonymous.
+fn quota_key(actor: &Actor) -> String {
+    match actor.user_id() {
+        Some(id) => format!("quota:user:{id}"),
+        None => format!("quota:ip:{}", actor.ip()),
+    }
+}
+
+async fn check_quota(conn: &mut AnyConnection, state: &AppState, actor: &Actor, upload_bytes: i64) -> Result<()> {
     let (max_posts, max_bytes) = if actor.user_id().is_some() { USER_QUOTA } else { ANONYMOUS_QUOTA };
     let since = state.clock.now() - 3600;
-    let (posts, bytes) = store::recent_usage(&state.db.pool, actor.user_id(), &actor.ip().to_string(), since).await?;
-    let upload = i64::try_from(upload_bytes).unwrap_or(i64::MAX);
-    if posts >= max_posts || bytes.saturating_add(upload) > max_bytes {
+    let (posts, bytes) = store::recent_usage(conn, actor.user_id(), &actor.ip().to_string(), since).await?;
+    if posts >= max_posts || bytes.saturating_add(upload_bytes) > max_bytes {
         return Err(BlogError::Throttled(Duration::from_secs(3600)));
     }
     Ok(())

@@ -1,0 +1,105 @@
+//! The HTTP server loop, in place of `axum::serve`, for the limits it lacks: a deadline for a
+//! request's headers (which also ends idle keep-alive connections), a cap on open connections
+//! (past it, new ones wait in the kernel's accept queue), and a shutdown that cannot be held up:
+//! on the signal it stops accepting, answers with `Connection: close` for a short lame-duck
+//! window so clients stop reusing connections before they close, then drains in-flight requests
+//! until a deadline and drops what is left. Request bodies have their own deadline (`layers.rs`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{HeaderValue, header};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tower::ServiceExt;
+
+/// The server's limits; see the settings of the same names.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub header_read: Duration,
+    pub max_connections: usize,
+    pub lame_duck: Duration,
+    pub shutdown_grace: Duration,
+}
+
+/// Serves `router` on `listener` until `shutdown` turns true, then winds down within the limits.
+pub async fn run(router: Router, listener: TcpListener, limits: Limits, mut shutdown: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let closing = Arc::new(AtomicBool::new(false));
+    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot,
+            () = stopped(&mut shutdown) => break,
+        };
+        let Ok(slot) = slot else { break };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors or a transient network error: back off briefly.
+                    tracing::warn!(error = %error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = stopped(&mut shutdown) => break,
+        };
+        let service = connection_service(router.clone(), peer, closing.clone());
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    closing.store(true, Ordering::Release);
+    tokio::time::sleep(limits.lame_duck).await;
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!(event = "shutdown_deadline", "connections still open at the shutdown deadline were dropped");
+    }
+}
+
+/// Resolves once shutdown is asked for (or its sender is gone).
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// The router for one connection: it sees the peer's address, and closes the connection after
+/// each response once shutdown has begun.
+fn connection_service(
+    router: Router,
+    peer: SocketAddr,
+    closing: Arc<AtomicBool>,
+) -> hyper_util::service::TowerToHyperService<
+    impl tower::Service<
+        Request<hyper::body::Incoming>,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future = impl Send,
+    > + Clone,
+> {
+    let service = tower::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        let router = router.clone();
+        let closing = closing.clone();
+        async move {
+            let mut response = router.oneshot(req.map(axum::body::Body::new)).await?;
+            if closing.load(Ordering::Acquire) {
+                response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok(response)
+        }
+    });
+    hyper_util::service::TowerToHyperService::new(service)
+}
