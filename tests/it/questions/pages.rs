@@ -119,6 +119,9 @@ async fn a_source_that_hangs_never_slows_the_page() {
         healthy.0, healthy.1, hanging.0, hanging.1
     );
     assert!(stuck, "the read was still hanging while the page was measured");
-    assert!(hanging.1 < healthy.1 * 3 + Duration::from_millis(20), "p99 {:?} vs {:?}", hanging.1, healthy.1);
+    // A page that waited on the source would take the whole 20 s timeout; the margins only
+    // absorb the noise of other tests sharing the machine.
+    assert!(hanging.0 < healthy.0 * 2 + Duration::from_millis(20), "p50 {:?} vs {:?}", hanging.0, healthy.0);
+    assert!(hanging.1 < healthy.1 * 3 + Duration::from_millis(100), "p99 {:?} vs {:?}", hanging.1, healthy.1);
     assert_eq!(twin(&app, "tatis").await["answer"], "yes", "the last good answer stays");
 }
