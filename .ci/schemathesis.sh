@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes the REST API from its own OpenAPI document: schemathesis generates requests for every
-# operation (anonymous, then signed in as a staff user) and fails on any 5xx answer.
+# operation (anonymous, then signed in as a staff user) and runs every check — no 5xx, every
+# status and body as documented, schema-valid data accepted — with the exceptions explained in
+# .ci/schemathesis.toml.
 # Usage: .ci/schemathesis.sh path/to/shoestring
 set -euo pipefail
 
@@ -29,8 +31,8 @@ COOKIE="$(curl -fsS -c - -H 'content-type: application/json' \
 [ -n "$COOKIE" ] || { echo "could not log in for the fuzzing run" >&2; exit 1; }
 
 run() {
-  timeout 600 "$VENV/bin/st" run "http://127.0.0.1:$PORT/api/openapi.json" \
-    --checks not_a_server_error --max-examples 25 --phases examples,coverage,fuzzing "$@"
+  timeout 600 "$VENV/bin/st" --config-file .ci/schemathesis.toml run "http://127.0.0.1:$PORT/api/openapi.json" \
+    --max-examples 25 --phases examples,coverage,fuzzing "$@"
 }
 echo "--- anonymous"
 run

@@ -20,10 +20,12 @@ use kernel::jobs::{Registry, Worker};
 
 /// The JSON API of every app, with the OpenAPI document that describes exactly those routes.
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(api_docs::ApiDoc::openapi())
+    let (router, mut openapi) = OpenApiRouter::with_openapi(api_docs::ApiDoc::openapi())
         .merge(apps::accounts::api_routes())
         .merge(apps::blog::api_routes(state))
-        .split_for_parts()
+        .split_for_parts();
+    api_docs::document_common_errors(&mut openapi);
+    (router, openapi)
 }
 
 /// What other apps keep about a user: their sections of the profile page, the data export and

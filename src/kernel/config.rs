@@ -107,6 +107,18 @@ pub struct Settings {
     /// Largest accepted image upload, in bytes.
     #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 5 * 1024 * 1024, global = true)]
     pub max_upload_bytes: usize,
+    /// Where an emailed confirmation link points: a path (joined to BASE_URL) or a full URL, with
+    /// `{token}` where the token goes. E.g. `/api/activate-account/{token}` behind a proxy that
+    /// forwards only `/api/*` (the playbook's frontend).
+    #[arg(long, env = "CONFIRM_LINK", default_value = "/accounts/confirm/{token}/", global = true)]
+    pub confirm_link: String,
+    /// Where an emailed password-reset link points, as CONFIRM_LINK; e.g.
+    /// `/update_password.html#id={token}` for the playbook's frontend.
+    #[arg(long, env = "RESET_LINK", default_value = "/accounts/password-reset/{token}/", global = true)]
+    pub reset_link: String,
+    /// Where the link that confirms a new email address points, as CONFIRM_LINK.
+    #[arg(long, env = "EMAIL_CHANGE_LINK", default_value = "/accounts/email/confirm/{token}/", global = true)]
+    pub email_change_link: String,
     /// Memory for decoding uploaded images at once, in MiB; an image needing more is refused,
     /// and uploads beyond it wait up to 10 s, then get 503. The default suits a 512 MB server.
     #[arg(long, env = "IMAGE_MEMORY_MB", default_value_t = 96, global = true)]
@@ -203,6 +215,12 @@ impl Settings {
         !self.is_production() && self.smtp_url.is_none()
     }
 
+    /// An emailed link: `template` (one of the `*_LINK` settings) with `token` in it.
+    pub fn link(&self, template: &str, token: &str) -> String {
+        let url = template.replace("{token}", token);
+        if url.starts_with('/') { format!("{}{url}", self.base_url()) } else { url }
+    }
+
     /// The HTTP server's limits.
     pub fn server_limits(&self) -> crate::kernel::http::server::Limits {
         use std::time::Duration;
@@ -245,21 +263,23 @@ impl Settings {
         if self.session_max_days < self.session_idle_days {
             return Err(problem("SESSION_MAX_DAYS", "must be at least SESSION_IDLE_DAYS"));
         }
-        self.validate_outbound()?;
-        if let Some(slug) = &self.question_home {
-            let valid =
-                !slug.is_empty() && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !valid {
-                return Err(problem(
-                    "QUESTION_HOME",
-                    "must be a question's slug (lower-case letters, digits, hyphens)",
-                ));
-            }
+        for (setting, template) in self.link_templates() {
+            check_link_template(setting, template, self.is_production().then(|| self.base_url()).as_deref())?;
         }
+        self.validate_outbound()?;
+        self.validate_question_home()?;
         if self.is_production() {
             self.validate_production()?;
         }
         Ok(())
+    }
+
+    fn link_templates(&self) -> [(&'static str, &str); 3] {
+        [
+            ("CONFIRM_LINK", &self.confirm_link),
+            ("RESET_LINK", &self.reset_link),
+            ("EMAIL_CHANGE_LINK", &self.email_change_link),
+        ]
     }
 
     /// The outbound client's bounds: a total timeout under the request timeout (the console's
@@ -273,6 +293,15 @@ impl Settings {
         }
         if !(1024..=64 * 1024 * 1024).contains(&self.outbound_max_bytes) {
             return Err(problem("OUTBOUND_MAX_BYTES", "must be between 1 KiB and 64 MiB"));
+        }
+        Ok(())
+    }
+
+    fn validate_question_home(&self) -> Result<(), ConfigError> {
+        let Some(slug) = &self.question_home else { return Ok(()) };
+        let valid = !slug.is_empty() && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid {
+            return Err(problem("QUESTION_HOME", "must be a question's slug (lower-case letters, digits, hyphens)"));
         }
         Ok(())
     }
@@ -313,6 +342,30 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// A link template needs `{token}` and must be a path or an http(s) URL; in production (given
+/// the base URL) a URL on another host than the base URL's must be https.
+fn check_link_template(
+    setting: &'static str,
+    template: &str,
+    production_base: Option<&str>,
+) -> Result<(), ConfigError> {
+    if !template.contains("{token}") {
+        return Err(problem(setting, "must contain {token}"));
+    }
+    if template.starts_with('/') {
+        return Ok(());
+    }
+    let Some(host) = host_of(template).filter(|_| template.starts_with("https://") || template.starts_with("http://"))
+    else {
+        return Err(problem(setting, "must be a path (/…) or an http(s):// URL"));
+    };
+    let foreign = production_base.is_some_and(|base| host_of(base).as_deref() != Some(host.as_str()));
+    if foreign && !template.starts_with("https://") {
+        return Err(problem(setting, "a link to another host must be https"));
+    }
+    Ok(())
 }
 
 fn smtp_url_is_encrypted(url: &str) -> bool {
@@ -426,6 +479,23 @@ mod tests {
     fn secrets_never_print() {
         let s = production();
         assert!(!format!("{s:?}").contains("k3y-abc"));
+    }
+
+    #[test]
+    fn link_templates_need_a_token_and_other_hosts_need_https_in_production() {
+        let mut s = production();
+        s.reset_link = "/update_password.html#id={token}".into();
+        assert!(s.validate().is_ok());
+        assert_eq!(s.link(&s.reset_link, "abc"), "https://app.example.com/update_password.html#id=abc");
+        s.confirm_link = "/api/activate-account/".into();
+        assert_eq!(s.validate().unwrap_err().setting, "CONFIRM_LINK");
+        let mut s = production();
+        s.email_change_link = "http://frontend.example.com/email#{token}".into();
+        assert_eq!(s.validate().unwrap_err().setting, "EMAIL_CHANGE_LINK");
+        s.email_change_link = "https://frontend.example.com/email#{token}".into();
+        assert!(s.validate().is_ok());
+        s.reset_link = "javascript:alert('{token}')".into();
+        assert_eq!(s.validate().unwrap_err().setting, "RESET_LINK");
     }
 
     #[test]

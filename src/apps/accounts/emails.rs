@@ -71,12 +71,13 @@ fn message(to: String, subject: &str, mail: &Mail) -> anyhow::Result<Message> {
     })
 }
 
-/// `Some((username, email, link))` when the user exists and the link is still live.
+/// `Some((username, email, link))` when the user exists and the link is still live; `template`
+/// is one of the `*_LINK` settings.
 async fn link(
     state: &AppState,
     user_id: i64,
     nonce: &str,
-    path: &str,
+    template: &str,
 ) -> anyhow::Result<Option<(String, String, String)>> {
     let Some(user) = store::find_user(&state.db.pool, user_id).await? else {
         return Ok(None);
@@ -85,7 +86,7 @@ async fn link(
     if !store::token_is_live(&state.db.pool, &hash_token(&token), state.clock.now()).await? {
         return Ok(None);
     }
-    Ok(Some((user.username, user.email, format!("{}{path}{token}/", state.settings.base_url()))))
+    Ok(Some((user.username, user.email, state.settings.link(template, &token))))
 }
 
 async fn compose(state: &AppState, mail: AccountEmail) -> anyhow::Result<Option<Message>> {
@@ -94,7 +95,7 @@ async fn compose(state: &AppState, mail: AccountEmail) -> anyhow::Result<Option<
     let ignore = "If you did not ask for this, you can ignore this email.".to_owned();
     let message = match mail {
         AccountEmail::Confirm { user_id, nonce } => {
-            let Some((username, email, url)) = link(state, user_id, &nonce, "/accounts/confirm/").await? else {
+            let Some((username, email, url)) = link(state, user_id, &nonce, &state.settings.confirm_link).await? else {
                 return Ok(None);
             };
             let body = Mail {
@@ -108,7 +109,7 @@ async fn compose(state: &AppState, mail: AccountEmail) -> anyhow::Result<Option<
             message(email, "Confirm your Shoestring account", &body)?
         }
         AccountEmail::PasswordReset { user_id, nonce } => {
-            let Some((username, email, url)) = link(state, user_id, &nonce, "/accounts/password-reset/").await? else {
+            let Some((username, email, url)) = link(state, user_id, &nonce, &state.settings.reset_link).await? else {
                 return Ok(None);
             };
             let body = Mail {
@@ -120,7 +121,8 @@ async fn compose(state: &AppState, mail: AccountEmail) -> anyhow::Result<Option<
             message(email, "Reset your Shoestring password", &body)?
         }
         AccountEmail::EmailChange { user_id, nonce, new_email } => {
-            let Some((username, _, url)) = link(state, user_id, &nonce, "/accounts/email/confirm/").await? else {
+            let Some((username, _, url)) = link(state, user_id, &nonce, &state.settings.email_change_link).await?
+            else {
                 return Ok(None);
             };
             let body = Mail {

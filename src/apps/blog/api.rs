@@ -116,7 +116,28 @@ async fn list_posts(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PostRequest {
-    /// 1–200 characters.
+    /// 1–200 characters, not all blank; line breaks allowed, other control characters not (the
+    /// pattern says so for the OpenAPI document: what `PostBody::parse` accepts). Required: a
+    /// missing body is answered like an empty one, with the body's field error.
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$"
+    )]
+    body: Option<String>,
+}
+
+/// A change to a post: the fields given are changed.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PostChangeRequest {
+    /// As for a new post; left out or null, nothing changes.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$"
+    )]
     body: Option<String>,
 }
 
@@ -124,6 +145,11 @@ pub struct PostRequest {
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)] // documents the multipart shape; the body is read by `PostInput`
 pub struct PostUpload {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$"
+    )]
     body: String,
     /// PNG, JPEG or WebP.
     #[schema(value_type = Option<String>, format = Binary)]
@@ -178,7 +204,7 @@ async fn get_post(
 }
 
 /// Change a post's body (its author, or staff).
-#[utoipa::path(patch, path = "/api/posts/{id}/", tag = "posts", params(("id" = i64, Path)), request_body = PostRequest,
+#[utoipa::path(patch, path = "/api/posts/{id}/", tag = "posts", params(("id" = i64, Path)), request_body = PostChangeRequest,
     responses((status = 200, body = PostResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn update_post(
@@ -186,7 +212,7 @@ async fn update_post(
     ClientIp(ip): ClientIp,
     user: MaybeUser,
     Path(id): Path<i64>,
-    ApiJson(req): ApiJson<PostRequest>,
+    ApiJson(req): ApiJson<PostChangeRequest>,
 ) -> Result<Json<PostResponse>, AppError> {
     Ok(Json(service::update_post(&state, actor(&user, ip), id, req.body.as_deref()).await?.into()))
 }

@@ -59,6 +59,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body from the playbook's browser client, whose `fetch` calls may send JSON without a
+/// Content-Type (the browser then sends `text/plain`), as Django parsed it regardless. Forms
+/// and uploads are still refused (415). Cross-site requests never get this far: the
+/// cross-origin layer refuses them whatever their content type.
+#[derive(Debug)]
+pub struct CompatJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CompatJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let plain = has_content_type(&req, "text/plain") || !req.headers().contains_key(CONTENT_TYPE);
+        if !plain && !has_content_type(&req, "application/json") {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
+        serde_json::from_slice(&bytes).map(CompatJson).map_err(|_| AppError::BadRequest("Malformed JSON body.".into()))
+    }
+}
+
 /// An HTML form whose `csrf_token` field matches the visitor's `csrftoken` cookie.
 #[derive(Debug)]
 pub struct CsrfForm<T>(pub T);

@@ -12,5 +12,5 @@ pub mod render;
 pub mod server;
 
 pub use error::{AppError, ErrorBody};
-pub use extract::{ApiJson, ClientIp, CsrfForm};
+pub use extract::{ApiJson, ClientIp, CompatJson, CsrfForm};
 pub use render::{PageContext, render};

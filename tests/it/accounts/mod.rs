@@ -1,4 +1,5 @@
 mod api_compat;
+mod dropin;
 mod login;
 mod pages;
 mod profile;

@@ -4,17 +4,19 @@
 mod profile;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{MaybeUser, Origin, start_session};
+use super::extract::{MaybeUser, Origin, Viewer, start_session};
+use super::pages;
 use super::service::{self, LoginAttempt, SignupInput};
 use crate::kernel::AppState;
-use crate::kernel::http::{ApiJson, AppError, ClientIp, ErrorBody};
+use crate::kernel::http::{AppError, ClientIp, CompatJson, CsrfForm, ErrorBody};
 use crate::kernel::security::password::Password;
 
 /// Every route here is in the OpenAPI document: `routes!` registers both at once.
@@ -25,8 +27,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(create_account))
-        .routes(routes!(activate_account))
-        .routes(routes!(activate_account_slash))
+        .routes(routes!(activate_account_page, activate_account))
+        .routes(routes!(activate_account_slash_page, activate_account_slash))
         .routes(routes!(resend_confirmation))
         .routes(routes!(recover_password))
         .routes(routes!(update_password))
@@ -93,7 +95,7 @@ async fn login(
     State(state): State<AppState>,
     origin: Origin,
     session: Session,
-    ApiJson(req): ApiJson<LoginRequest>,
+    CompatJson(req): CompatJson<LoginRequest>,
 ) -> Result<Json<Details>, AppError> {
     let (Some(login), Some(password)) = (req.username, req.password) else {
         return Err(AppError::BadRequest("Please provide username and password.".into()));
@@ -134,7 +136,7 @@ pub struct CreateAccountRequest {
 async fn create_account(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    ApiJson(req): ApiJson<CreateAccountRequest>,
+    CompatJson(req): CompatJson<CreateAccountRequest>,
 ) -> Result<Json<Details>, AppError> {
     let input = SignupInput {
         username: req.username,
@@ -148,27 +150,69 @@ async fn create_account(
     Ok(details("Successfully user created."))
 }
 
-/// Activate an account with the token from the confirmation email.
+/// The page a confirmation link opens when `CONFIRM_LINK` is the playbook's link shape
+/// (`/api/activate-account/{token}`): a button whose POST activates. The GET changes nothing,
+/// since mail scanners open links.
+#[utoipa::path(get, path = "/api/activate-account/{token}", tag = "accounts", params(("token" = String, Path)),
+    responses((status = 200, description = "The page with the confirm button", content_type = "text/html")))]
+async fn activate_account_page(
+    state: State<AppState>,
+    viewer: Viewer,
+    token: Path<String>,
+) -> Result<Response, AppError> {
+    pages::confirm_page(state, viewer, token).await
+}
+
+/// Activate an account with the token from the confirmation email. The page's button sends
+/// the same request as a form, and gets the outcome as a page.
 #[utoipa::path(post, path = "/api/activate-account/{token}", tag = "accounts", params(("token" = String, Path)),
-    responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 async fn activate_account(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Path(token): Path<String>,
-) -> Result<Json<Details>, AppError> {
+    req: Request,
+) -> Result<Response, AppError> {
+    if is_form(req.headers()) {
+        let (mut parts, body) = req.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, &state).await?;
+        let form = CsrfForm::from_request(Request::from_parts(parts, body), &state).await?;
+        return pages::confirm(State(state), ClientIp(ip), viewer, Path(token), form).await;
+    }
     service::confirm_account(&state, &token, ip).await?;
-    Ok(details("Account successfully activated."))
+    Ok(details("Account successfully activated.").into_response())
+}
+
+/// The page, with a trailing slash.
+#[utoipa::path(get, path = "/api/activate-account/{token}/", tag = "accounts", params(("token" = String, Path)),
+    responses((status = 200, description = "The page with the confirm button", content_type = "text/html")))]
+async fn activate_account_slash_page(
+    state: State<AppState>,
+    viewer: Viewer,
+    token: Path<String>,
+) -> Result<Response, AppError> {
+    pages::confirm_page(state, viewer, token).await
 }
 
 /// The same, with a trailing slash.
 #[utoipa::path(post, path = "/api/activate-account/{token}/", tag = "accounts", params(("token" = String, Path)),
-    responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = Details), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 async fn activate_account_slash(
     state: State<AppState>,
     ip: ClientIp,
     token: Path<String>,
-) -> Result<Json<Details>, AppError> {
-    activate_account(state, ip, token).await
+    req: Request,
+) -> Result<Response, AppError> {
+    activate_account(state, ip, token, req).await
+}
+
+fn is_form(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -182,7 +226,7 @@ pub struct EmailRequest {
 async fn resend_confirmation(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    ApiJson(req): ApiJson<EmailRequest>,
+    CompatJson(req): CompatJson<EmailRequest>,
 ) -> Result<Json<Details>, AppError> {
     service::resend_confirmation(&state, req.email.as_deref().unwrap_or(""), ip).await?;
     Ok(details("If that address waits for confirmation, we sent a new link."))
@@ -194,7 +238,7 @@ async fn resend_confirmation(
 async fn recover_password(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    ApiJson(req): ApiJson<EmailRequest>,
+    CompatJson(req): CompatJson<EmailRequest>,
 ) -> Result<Json<Details>, AppError> {
     service::request_password_reset(&state, req.email.as_deref().unwrap_or(""), ip).await?;
     Ok(details("Email sent."))
@@ -213,7 +257,7 @@ pub struct UpdatePasswordRequest {
 async fn update_password(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    ApiJson(req): ApiJson<UpdatePasswordRequest>,
+    CompatJson(req): CompatJson<UpdatePasswordRequest>,
 ) -> Result<Json<Details>, AppError> {
     let (Some(token), Some(password)) = (req.email_token, req.password) else {
         return Err(AppError::BadRequest("Please provide email-token and password.".into()));

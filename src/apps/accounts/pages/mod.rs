@@ -7,6 +7,8 @@ mod session;
 mod signup;
 mod staff;
 
+pub(super) use signup::{confirm, confirm_page};
+
 use askama::Template;
 use axum::Router;
 use axum::http::{HeaderValue, header};
