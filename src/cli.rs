@@ -55,11 +55,17 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Set up a server (firewall, SSH, fail2ban, Caddy, units) and the sites on it.
+    Server(crate::ops::server::cli::ServerArgs),
 }
 
 pub fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // Server setup needs no database or runtime: it runs before either exists.
+    if let Some(Command::Server(args)) = cli.command.take_if(|c| matches!(c, Command::Server(_))) {
+        return crate::ops::server::main(args, cli.settings.smtp_url.as_ref().map(|s| s.expose()));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -82,22 +88,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(state).await,
         Command::Migrate => {
-            state.db.migrate().await?;
+            for line in crate::migrate(&state).await? {
+                say!("{line}");
+            }
             say!("Migrations applied.");
             Ok(())
         }
         Command::Createsuperuser { username, email, noinput } => {
-            state.db.migrate().await?;
+            crate::migrate(&state).await?;
             createsuperuser(&state, username, email, noinput).await
         }
         Command::Seed(options) => {
             anyhow::ensure!(!state.settings.is_production(), "seed is for development and benchmark databases");
-            state.db.migrate().await?;
+            crate::migrate(&state).await?;
             let seeded = crate::seed::seed(&state, &options).await?;
             say!("seeded users={} posts={} likes={}", seeded.users, seeded.posts, seeded.likes);
             say!("passwords written to {}", options.passwords_file.display());
             Ok(())
         }
+        Command::Server(_) => anyhow::bail!("`server` runs before the runtime starts"),
         Command::SendTestEmail { to } => {
             let text = "This is a test email from Shoestring. Your mail settings work.".to_owned();
             let html = format!("<p>{text}</p>");
@@ -109,7 +118,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(state: AppState) -> anyhow::Result<()> {
-    state.db.migrate().await?;
+    crate::migrate(&state).await?;
     let listener = lifecycle::listener(state.settings.bind)?;
     tracing::info!(address = %listener.local_addr()?, env = ?state.settings.env, "listening");
     let (stop, stopped) = watch::channel(false);

@@ -5,6 +5,7 @@ mod api_docs;
 pub mod apps;
 pub mod cli;
 pub mod kernel;
+pub mod ops;
 pub mod seed;
 
 use axum::routing::post;
@@ -60,6 +61,17 @@ pub fn app(state: AppState) -> Router {
         routes = routes.merge(apps::devmail::router());
     }
     layers::wrap(routes.layer(Extension(user_sections())), state)
+}
+
+/// Brings the database up to date: the schema migrations, then the apps' data migrations.
+/// Returns what a person should look at (e.g. usernames that could not be normalised).
+pub async fn migrate(state: &AppState) -> anyhow::Result<Vec<String>> {
+    state.db.migrate().await?;
+    let report = apps::accounts::normalize_stored_usernames(state).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    for line in &report {
+        tracing::warn!(event = "data_migration_report", "{line}");
+    }
+    Ok(report)
 }
 
 /// Every job kind and schedule the apps define.

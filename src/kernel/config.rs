@@ -45,6 +45,29 @@ impl FromStr for Secret {
     }
 }
 
+/// The proxies whose `X-Forwarded-For` is believed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustedProxies(pub Vec<IpAddr>);
+
+impl TrustedProxies {
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        self.0.contains(ip)
+    }
+}
+
+impl FromStr for TrustedProxies {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("none") || s.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        s.split(',')
+            .map(|ip| ip.trim().parse().map_err(|_| format!("not an IP address: {ip}")))
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+}
+
 #[derive(Clone, Debug, Args)]
 pub struct Settings {
     /// `development` (local outbox, readable logs) or `production` (strict checks, JSON logs).
@@ -74,9 +97,11 @@ pub struct Settings {
     /// Serve the admin console only on this host (e.g. p.example.com); unset: on any allowed host.
     #[arg(long, env = "ADMIN_HOST", global = true)]
     pub admin_host: Option<String>,
-    /// Comma-separated proxy IPs whose X-Forwarded-For is believed (e.g. 127.0.0.1 behind Caddy).
-    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', global = true)]
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Comma-separated proxy IPs whose X-Forwarded-For is believed, or `none`. The default
+    /// trusts a proxy on this machine (Caddy in front, as Rails trusts local proxies); a client
+    /// elsewhere can never set its own address.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "127.0.0.1,::1", global = true)]
+    pub trusted_proxies: TrustedProxies,
     /// Minimum password length (never below 8).
     #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 12, global = true)]
     pub password_min_length: usize,

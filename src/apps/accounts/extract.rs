@@ -185,6 +185,7 @@ impl FromRequestParts<AppState> for Viewer {
             flashes: take_flashes(&session).await?,
             dev_tools: state.settings.outbox_enabled(),
             error_page: false,
+            console: PageContext::is_console_path(parts.uri.path()),
         };
         Ok(Viewer { user, page })
     }

@@ -16,13 +16,13 @@ mod store;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use extract::{CurrentUser, MaybeUser, StaffUser, Viewer};
+pub use extract::{CurrentUser, MaybeUser, Origin, StaffUser, Viewer, start_session};
 pub use model::{SessionInfo, User};
 pub use sections::{Summary, SummaryLine, UserSection, UserSections};
 pub use service::{
     AccountStats, AccountsError, LoginAttempt, StaffActor, USERS_PER_PAGE, UserEditInput, account_stats, authenticate,
-    cleanup, create_superuser, delete_user, edit_user, find_user, list_users, revoke_sessions, send_password_reset,
-    user_sessions,
+    cleanup, create_superuser, delete_user, edit_user, find_user, list_users, normalize_stored_usernames,
+    revoke_sessions, send_password_reset, user_sessions,
 };
 pub use store::{UserFilter, UserSort};
 

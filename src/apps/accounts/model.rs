@@ -2,6 +2,7 @@
 //! invalid username, address or name.
 
 use serde::Serialize;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::kernel::clock::format_timestamp;
 use crate::kernel::db::get_flag;
@@ -10,13 +11,26 @@ const MAX_USERNAME_CHARS: usize = 150;
 const MAX_NAME_CHARS: usize = 150;
 const MAX_EMAIL_CHARS: usize = 254;
 
-/// Letters, digits and `@ . + - _` (Django's rule, Unicode letters included), 1–150 characters.
+/// Letters, digits and `@ . + - _` (Django's rule, Unicode letters included), 1–150 characters,
+/// in Unicode's compatibility form (NFKC, as Django normalises usernames): full-width `Ｏrjan` and
+/// `Orjan` are one name, never two look-alike accounts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Username(String);
 
+/// NFKC, then trimmed: the form usernames are stored and compared in.
+pub fn normalize_username(raw: &str) -> String {
+    raw.nfkc().collect::<String>().trim().to_owned()
+}
+
+/// The case-insensitive key a typed login (username or email) is looked up by.
+pub fn login_key(raw: &str) -> String {
+    normalize_username(raw).to_lowercase()
+}
+
 impl Username {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let value = raw.trim();
+        let normalized = normalize_username(raw);
+        let value = normalized.as_str();
         if value.is_empty() {
             return Err("This field is required.".into());
         }
@@ -227,6 +241,24 @@ mod tests {
         assert!(Username::parse("ana maria").is_err());
         assert!(Username::parse("<script>").is_err());
         assert!(Username::parse("").is_err());
+    }
+
+    #[test]
+    fn usernames_are_stored_in_nfkc_so_look_alikes_share_one_key() {
+        let fullwidth = Username::parse("Ｏrjan").unwrap();
+        assert_eq!(fullwidth.as_str(), "Orjan");
+        assert_eq!(fullwidth.key(), Username::parse("orjan").unwrap().key());
+        assert_eq!(Username::parse("ﬁnn").unwrap().as_str(), "finn", "the ﬁ ligature");
+        assert_eq!(login_key("  ＯRJAN "), "orjan");
+    }
+
+    proptest! {
+        #[test]
+        fn username_normalisation_is_idempotent(raw in "\\PC{0,40}") {
+            if let Ok(name) = Username::parse(&raw) {
+                prop_assert_eq!(Username::parse(name.as_str()).unwrap(), name);
+            }
+        }
     }
 
     #[test]

@@ -11,29 +11,53 @@ use axum::Router;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 
-use super::accounts::StaffUser;
+use super::accounts::MaybeUser;
 use crate::kernel::AppState;
 use crate::kernel::config::strip_port;
+use crate::kernel::http::AppError;
 
 pub fn router(state: &AppState) -> Router<AppState> {
+    let sign_in = Router::new()
+        .route("/admin/login/", get(pages::login::login_form).post(pages::login::login))
+        .route("/admin/logout/", post(pages::login::logout))
+        .route_layer(middleware::from_fn_with_state(state.clone(), admin_host_only));
     pages::router()
         .merge(super::questions::console_router())
         .route_layer(middleware::from_fn_with_state(state.clone(), guard))
+        .merge(sign_in)
 }
 
-/// Every console request: on the admin host (when one is set), from signed-in staff.
+/// Every console request: on the admin host (when one is set), from signed-in staff. Anyone
+/// else is sent to the console's own login page, and back to the page they asked for after.
 async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(admin_host) = &state.settings.admin_host {
-        let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(strip_port).unwrap_or("");
-        if !host.eq_ignore_ascii_case(strip_port(admin_host.trim())) {
-            return StatusCode::NOT_FOUND.into_response();
-        }
+    if !on_admin_host(&state, &req) {
+        return StatusCode::NOT_FOUND.into_response();
     }
     let (mut parts, body) = req.into_parts();
-    if let Err(rejection) = StaffUser::from_request_parts(&mut parts, &state).await {
-        return rejection.into_response();
+    match MaybeUser::from_request_parts(&mut parts, &state).await {
+        Ok(MaybeUser(None)) => {
+            let query = serde_urlencoded::to_string([("next", parts.uri.path())]).unwrap_or_default();
+            Redirect::to(&format!("/admin/login/?{query}")).into_response()
+        }
+        Ok(MaybeUser(Some(user))) if !user.is_staff => {
+            tracing::warn!(event = "authz_denied", "console refused to a member");
+            AppError::Forbidden.into_response()
+        }
+        Ok(_) => next.run(Request::from_parts(parts, body)).await,
+        Err(err) => err.into_response(),
     }
-    next.run(Request::from_parts(parts, body)).await
+}
+
+/// The console's login and logout answer only on the admin host, too.
+async fn admin_host_only(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if on_admin_host(&state, &req) { next.run(req).await } else { StatusCode::NOT_FOUND.into_response() }
+}
+
+fn on_admin_host(state: &AppState, req: &Request) -> bool {
+    let Some(admin_host) = &state.settings.admin_host else { return true };
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(strip_port).unwrap_or("");
+    host.eq_ignore_ascii_case(strip_port(admin_host.trim()))
 }

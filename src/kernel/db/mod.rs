@@ -2,6 +2,7 @@
 //! and write transactions. One set of portable SQL (`$n` placeholders, BIGINT unix seconds) runs
 //! on both through sqlx's `Any` driver; backend-specific SQL is a choice between two constants.
 
+pub mod data_migrations;
 pub mod health;
 pub mod sql;
 

@@ -42,6 +42,10 @@ pub fn router() -> Router<AppState> {
         .route("/static/graphiql.js", get(|| async { asset(JS, GRAPHIQL_JS) }))
         .route("/static/graphiql.css", get(|| async { asset("text/css; charset=utf-8", GRAPHIQL_CSS) }))
         .route("/static/vendor/graphiql/{file}", get(vendor))
+        // The console's copies, for a proxy that forwards only `/admin/*` and `/static/admin/*`.
+        .route("/static/admin/style.css", get(|| async { asset("text/css; charset=utf-8", STYLE_CSS) }))
+        .route("/static/admin/favicon.svg", get(|| async { asset("image/svg+xml", FAVICON_SVG) }))
+        .route("/static/admin/app.js", get(|| async { asset(JS, APP_JS) }))
 }
 
 async fn vendor(Path(file): Path<String>) -> Response {

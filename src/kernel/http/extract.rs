@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 use super::csrf::CsrfToken;
 use super::error::AppError;
 use crate::kernel::AppState;
+use crate::kernel::config::TrustedProxies;
 
 /// The client's address: the socket peer, or, when the peer is a trusted proxy, the rightmost
 /// X-Forwarded-For hop that is not one of our proxies. A client-sent X-Forwarded-For is never believed.
@@ -33,14 +34,27 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
-fn client_ip(peer: IpAddr, parts: &Parts, trusted: &[IpAddr]) -> IpAddr {
+fn client_ip(peer: IpAddr, parts: &Parts, trusted: &TrustedProxies) -> IpAddr {
     if !trusted.contains(&peer) {
+        if parts.headers.contains_key("x-forwarded-for") {
+            warn_untrusted_forwarding(peer);
+        }
         return peer;
     }
     let forwarded = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
     let hops: Vec<IpAddr> = forwarded.flat_map(|v| v.split(',')).filter_map(|h| h.trim().parse().ok()).collect();
     // Walk from the right: the first hop that is not one of our proxies is the client.
     hops.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
+}
+
+/// A request with `X-Forwarded-For` from a peer not in TRUSTED_PROXIES: either a proxy that is
+/// missing from the list (every visitor would then share the proxy's rate limits) or a client
+/// forging its address. Logged once per process, not per request.
+fn warn_untrusted_forwarding(peer: IpAddr) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(event = "untrusted_forwarding", %peer, "X-Forwarded-For from a peer not in TRUSTED_PROXIES: ignored; if it is your proxy, add it");
+    }
 }
 
 /// A JSON body. Wrong content type → 415; malformed JSON or wrong types → 400, as JSON errors.
@@ -144,13 +158,21 @@ mod tests {
     #[test]
     fn forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() {
         let peer: IpAddr = "203.0.113.9".parse().unwrap();
-        assert_eq!(client_ip(peer, &parts("1.2.3.4"), &[]), peer);
+        assert_eq!(client_ip(peer, &parts("1.2.3.4"), &TrustedProxies::default()), peer);
     }
 
     #[test]
     fn behind_a_trusted_proxy_the_rightmost_untrusted_hop_is_the_client() {
         let proxy: IpAddr = "127.0.0.1".parse().unwrap();
-        let got = client_ip(proxy, &parts("6.6.6.6, 198.51.100.7"), &[proxy]);
+        let got = client_ip(proxy, &parts("6.6.6.6, 198.51.100.7"), &TrustedProxies(vec![proxy]));
         assert_eq!(got, "198.51.100.7".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_this_machine_and_can_be_none() {
+        let local: TrustedProxies = "127.0.0.1,::1".parse().unwrap();
+        assert!(local.contains(&"::1".parse().unwrap()) && !local.contains(&"10.0.0.1".parse().unwrap()));
+        assert_eq!("none".parse::<TrustedProxies>().unwrap(), TrustedProxies::default());
+        assert!("127.0.0.1,nope".parse::<TrustedProxies>().is_err());
     }
 }

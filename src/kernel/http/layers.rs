@@ -141,6 +141,7 @@ struct ErrorPage {
 /// Responses a handler rendered itself (a form with its errors, GraphQL's error list) pass untouched.
 async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let is_api = req.uri().path().starts_with("/api/") || speaks_json(req.headers());
+    let console = PageContext::is_console_path(req.uri().path());
     let response = next.run(req).await;
     let status = response.status();
     if status.as_u16() < 400 {
@@ -162,6 +163,7 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
             page: PageContext {
                 dev_tools: state.settings.outbox_enabled(),
                 error_page: true,
+                console,
                 ..PageContext::default()
             },
             status: status.as_u16(),

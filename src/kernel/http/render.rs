@@ -20,6 +20,21 @@ pub struct PageContext {
     pub dev_tools: bool,
     /// An error page, rendered without knowing who is signed in: the header shows no account links.
     pub error_page: bool,
+    /// A console page (`/admin/…`): its assets, header links and logout stay under `/admin/` and
+    /// `/static/admin/`, so a proxy that forwards only those serves the whole console.
+    pub console: bool,
+}
+
+impl PageContext {
+    /// Where the stylesheet, icon and script of this page are served.
+    pub fn static_root(&self) -> &'static str {
+        if self.console { "/static/admin/" } else { "/static/" }
+    }
+
+    /// Whether a path belongs to the console, whose pages keep to `/admin/`.
+    pub fn is_console_path(path: &str) -> bool {
+        path == "/admin" || path.starts_with("/admin/")
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -163,7 +163,7 @@ async fn one_ip_is_limited_to_thirty_login_attempts_a_minute_and_forged_forwardi
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
-    let app = TestApp::spawn_with(|s| s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let app = TestApp::spawn_with(|s| s.trusted_proxies = "127.0.0.1".parse().unwrap()).await;
     let browser = app.browser();
 
     let first = burst(&browser, 32, "6.6.6.6, 203.0.113.1", 0).await;

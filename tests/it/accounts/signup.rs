@@ -260,3 +260,46 @@ async fn sign_up_writes_no_half_account_when_the_queue_insert_fails() {
     assert!(!body.to_string().contains("jobs"), "no internals in {body}");
     assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM users").await, 0);
 }
+
+#[tokio::test]
+async fn look_alike_usernames_are_one_name_in_nfkc() {
+    let app = TestApp::spawn().await;
+    let browser = app.browser();
+    let ascii = json!({"username": "orjan", "email": "orjan@example.com", "password": crate::support::PASSWORD});
+    let fullwidth = json!({"username": "Ｏrjan", "email": "orjan2@example.com", "password": crate::support::PASSWORD});
+
+    let first = browser.json("/api/create-account/", ascii).await.0;
+    let (second, body) = browser.json("/api/create-account/", fullwidth).await;
+
+    assert_eq!(first, 200);
+    assert_eq!(second, 400, "{body}");
+    assert_eq!(body["errors"]["username"][0], "A user with that username already exists.");
+}
+
+#[tokio::test]
+async fn usernames_stored_before_normalisation_are_migrated_and_collisions_reported() {
+    let app = TestApp::spawn().await;
+    for (name, key) in [("Ｏrjan", "ｏrjan"), ("orjan", "orjan"), ("ﬁnn", "ﬁnn")] {
+        sqlx::query(
+            "INSERT INTO users (username, username_key, email, email_key, password_hash, is_active, date_joined) \
+             VALUES ($1, $2, $3, $3, 'x', TRUE, 0)",
+        )
+        .bind(name)
+        .bind(key)
+        .bind(format!("{key}@example.com"))
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query("DELETE FROM data_migrations").execute(&app.state.db.pool).await.unwrap();
+
+    let report = shoestring::migrate(&app.state).await.unwrap();
+    let again = shoestring::migrate(&app.state).await.unwrap();
+
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT username FROM users ORDER BY id").fetch_all(&app.state.db.pool).await.unwrap();
+    assert_eq!(names, ["Ｏrjan", "orjan", "finn"], "the collision is left as it was; the ligature is normalised");
+    assert_eq!(report.len(), 1);
+    assert!(report[0].contains("Ｏrjan") && report[0].contains("another account"), "{report:?}");
+    assert!(again.is_empty(), "done once");
+}

@@ -14,8 +14,45 @@ async fn anonymous_visitors_go_to_login_and_come_back() {
     for page in PAGES {
         let res = browser.get(page).await;
         assert_eq!(res.status(), 303, "{page}");
-        assert!(location(&res).starts_with("/accounts/login/?next=%2Fadmin%2F"), "{page}");
+        assert!(location(&res).starts_with("/admin/login/?next=%2Fadmin%2F"), "{page}");
     }
+}
+
+#[tokio::test]
+async fn the_console_signs_staff_in_and_out_under_admin_and_refuses_members() {
+    let app = TestApp::spawn().await;
+    let (staff, _) = app.staff_user("boss").await;
+    let member = app.confirmed_user("alice").await;
+    let browser = app.browser();
+    let outsider = app.browser();
+
+    let form = browser.get_text("/admin/login/?next=%2Fadmin%2Fusers%2F").await.1;
+    let signed_in = browser
+        .submit(
+            "/admin/login/",
+            &[("login", &staff.username), ("password", &staff.password), ("next", "/admin/users/")],
+        )
+        .await;
+    let users = browser.get_text("/admin/users/").await.1;
+    let refused =
+        outsider.submit("/admin/login/", &[("login", &member.username), ("password", &member.password)]).await;
+    let refused_status = refused.status();
+    let refused_html = refused.text().await.unwrap();
+    let signed_out = browser.submit("/admin/logout/", &[]).await;
+
+    assert!(form.contains("action=\"/admin/login/\"") && form.contains("/static/admin/style.css"));
+    assert_eq!(location(&signed_in), "/admin/users/");
+    assert!(users.contains("action=\"/admin/logout/\"") && users.contains("/static/admin/style.css"));
+    assert!(
+        !users.contains("/accounts/") && !users.contains("href=\"/static/style.css"),
+        "console pages stay under /admin/"
+    );
+    assert_eq!(refused_status, 400);
+    assert!(refused_html.contains("staff account"));
+    assert!(!outsider.is_logged_in().await, "a member is not signed in by the console");
+    assert_eq!(location(&signed_out), "/admin/login/");
+    assert_eq!(browser.get("/admin/").await.status(), 303);
+    assert_eq!(browser.get("/static/admin/style.css").await.status(), 200);
 }
 
 #[tokio::test]

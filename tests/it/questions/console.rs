@@ -157,11 +157,12 @@ async fn only_staff_reach_the_question_console() {
 
     let member_list = member.get("/admin/questions/").await.status();
     let member_post = post_form(&member, "/admin/questions/new/", &[("title", "x".into())]).await.status();
-    let anonymous_list = anonymous.get("/admin/questions/new/").await.status();
+    let anonymous_list = anonymous.get("/admin/questions/new/").await;
 
     assert_eq!(member_list, 403);
     assert_eq!(member_post, 403);
-    assert_eq!(anonymous_list, 303, "anonymous visitors are sent to log in");
+    assert_eq!(anonymous_list.status(), 303, "anonymous visitors are sent to log in");
+    assert!(anonymous_list.headers()["location"].to_str().unwrap().starts_with("/admin/login/?next="));
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use clap::Parser;
 use shoestring::cli::Cli;
 use shoestring::kernel::AppState;
 use shoestring::kernel::clock::Clock;
-use shoestring::kernel::config::Settings;
+use shoestring::kernel::config::{Settings, TrustedProxies};
 use shoestring::kernel::email::outbox::{self, StoredMessage};
 use tokio::sync::watch;
 
@@ -37,7 +37,7 @@ pub fn test_settings() -> Settings {
     settings.env = shoestring::kernel::config::AppEnv::Development;
     settings.smtp_url = None;
     settings.allowed_hosts = Vec::new();
-    settings.trusted_proxies = Vec::new();
+    settings.trusted_proxies = TrustedProxies::default();
     settings.hash_concurrency = Some(2);
     settings
 }
@@ -60,7 +60,7 @@ impl TestApp {
         settings.media_dir = media.0.clone();
         configure(&mut settings);
         let state = AppState::build(settings, Clock::default()).await.expect("app state");
-        state.db.migrate().await.expect("migrations");
+        shoestring::migrate(&state).await.expect("migrations");
         let (stop, stopped) = watch::channel(false);
         let server_state = state.clone();
         tokio::spawn(async move { shoestring::serve(server_state, listener, stopped).await });

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::{AccountsError, EventKind, Result, audit_self, check_rate};
-use crate::apps::accounts::model::User;
+use crate::apps::accounts::model::{User, login_key};
 use crate::apps::accounts::store;
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Event};
@@ -27,7 +27,7 @@ pub struct LoginAttempt {
 /// Checks the credentials; on success records the login and returns the user.
 pub async fn authenticate(state: &AppState, attempt: LoginAttempt, ip: IpAddr) -> Result<User> {
     check_rate(state, Action::Login, ip)?;
-    let login_key = attempt.login.trim().to_lowercase();
+    let login_key = login_key(&attempt.login);
     if login_key.is_empty() || login_key.chars().count() > 254 {
         return Err(AccountsError::InvalidCredentials);
     }

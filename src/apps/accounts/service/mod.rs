@@ -3,6 +3,7 @@
 //! change that causes them; `errors.rs` says how their errors answer over HTTP.
 
 mod auth;
+mod migrations;
 mod profile;
 mod reset;
 mod sessions;
@@ -12,6 +13,7 @@ mod staff;
 use std::time::Duration;
 
 pub use auth::{LoginAttempt, authenticate};
+pub use migrations::normalize_stored_usernames;
 pub use profile::{
     NamesInput, change_password, confirm_email_change, delete_account, export_account, profile_summaries,
     request_email_change, update_names,

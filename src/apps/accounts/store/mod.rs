@@ -289,3 +289,18 @@ pub async fn delete_unconfirmed_users(tx: &mut Tx, joined_before: i64) -> sqlx::
     bump_user_total(tx, -i64::try_from(users.rows_affected()).unwrap_or(0)).await?;
     Ok(users.rows_affected())
 }
+
+/// Every user's id and stored username, for a pass over all of them.
+pub async fn all_usernames(pool: &AnyPool) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as("SELECT id, username FROM users ORDER BY id").fetch_all(pool).await
+}
+
+pub async fn rename_user(tx: &mut Tx, user_id: i64, username: &str, username_key: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET username = $2, username_key = $3 WHERE id = $1")
+        .bind(user_id)
+        .bind(username)
+        .bind(username_key)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

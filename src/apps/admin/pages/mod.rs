@@ -2,6 +2,7 @@
 
 mod content;
 mod dashboard;
+pub mod login;
 mod users;
 
 use axum::Router;

@@ -1,0 +1,156 @@
+# Helpers for .ci/server-test.sh: a throwaway Debian 12 "VPS" (systemd as PID 1 in systemd-nspawn)
+# in its own network namespace, reached over SSH through a veth pair from a second namespace.
+# Only addresses inside these two namespaces are used; everything is removed on exit.
+
+CTL_NS=shoe-ctl
+VPS_NS=shoe-vps
+CTL_IP=10.254.77.1
+VPS_IP=10.254.77.2
+NSPAWN_PID=""
+
+fail() {
+  printf 'FAIL: %s\n' "$*" >&2
+  diagnose >&2 || true
+  exit 1
+}
+
+# What a failure needs to be understood: the container's console and its failed units.
+diagnose() {
+  [ -n "${WORK:-}" ] && [ -f "$WORK/console.log" ] && tail -n 25 "$WORK/console.log"
+  [ -n "$NSPAWN_PID" ] || return 0
+  inside systemctl --failed --no-legend --plain
+  inside journalctl -b --no-pager -n 30 -u caddy -u 'shoestring-*'
+}
+
+pass() {
+  PASSED=$((PASSED + 1))
+  printf 'ok   %s\n' "$*"
+}
+
+# Runs a command in the laptop-side namespace.
+ctl() { ip netns exec "$CTL_NS" timeout 120 "$@"; }
+
+ssh_opts() {
+  printf '%s\n' -o BatchMode=yes -o ConnectTimeout=5 -o IdentitiesOnly=yes -o "IdentityFile=$WORK/key" \
+    -o "UserKnownHostsFile=$WORK/known_hosts" -o StrictHostKeyChecking=accept-new -o LogLevel=ERROR
+}
+
+# Runs a command on the VPS as USER over SSH: as_user alice sudo -n true
+as_user() {
+  local user="$1"
+  shift
+  mapfile -t opts < <(ssh_opts)
+  ctl ssh "${opts[@]}" "$user@$VPS_IP" "$@"
+}
+
+vps() { as_user root "$@"; }
+
+# The container's PID 1 (systemd), found below nspawn's own processes.
+container_init() {
+  local pid="$NSPAWN_PID"
+  for _ in 1 2 3; do
+    pid="$(cat /proc/"$pid"/task/*/children 2>/dev/null | awk '{print $1}')"
+    [ -n "$pid" ] || break
+    if [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = systemd ]; then
+      echo "$pid"
+      return 0
+    fi
+  done
+  fail "no systemd inside the container"
+}
+
+# Runs a command inside the container as root without SSH (for when SSH is what is tested).
+inside() {
+  local init
+  init="$(container_init)"
+  timeout 60 nsenter -t "$init" -m -u -i -n -p -C -- "$@"
+}
+
+make_namespaces() {
+  ip netns add "$CTL_NS"
+  ip netns add "$VPS_NS"
+  ip link add veth-ctl type veth peer name veth-vps
+  ip link set veth-ctl netns "$CTL_NS"
+  ip link set veth-vps netns "$VPS_NS"
+  ip -n "$CTL_NS" addr add "$CTL_IP/24" dev veth-ctl
+  ip -n "$VPS_NS" addr add "$VPS_IP/24" dev veth-vps
+  for ns in "$CTL_NS" "$VPS_NS"; do
+    ip -n "$ns" link set lo up
+  done
+  ip -n "$CTL_NS" link set veth-ctl up
+  ip -n "$VPS_NS" link set veth-vps up
+}
+
+boot() {
+  timeout 1500 systemd-nspawn -b -D "$WORK/rootfs" --register=no --keep-unit -M vps \
+    --network-namespace-path="/run/netns/$VPS_NS" --capability=CAP_NET_ADMIN --console=passive \
+    >>"$WORK/console.log" 2>&1 &
+  NSPAWN_PID=$!
+  local start=$SECONDS
+  until vps true 2>/dev/null; do
+    kill -0 "$NSPAWN_PID" 2>/dev/null || fail "the container stopped while booting (see $WORK/console.log)"
+    [ $((SECONDS - start)) -lt 90 ] || fail "no SSH on the container after 90 s"
+    sleep 0.5
+  done
+  vps systemctl is-system-running --wait >/dev/null || true
+  printf 'container up in %s s\n' $((SECONDS - start))
+}
+
+# Stops the container (and waits for nspawn to end) without touching anything else.
+halt() {
+  [ -n "$NSPAWN_PID" ] || return 0
+  if kill -0 "$NSPAWN_PID" 2>/dev/null; then
+    inside systemctl poweroff >/dev/null 2>&1 || true
+    for _ in $(seq 1 60); do
+      kill -0 "$NSPAWN_PID" 2>/dev/null || break
+      sleep 0.5
+    done
+    kill "$NSPAWN_PID" 2>/dev/null || true
+  fi
+  wait "$NSPAWN_PID" 2>/dev/null || true
+  NSPAWN_PID=""
+}
+
+cleanup() {
+  halt
+  ip netns del "$CTL_NS" 2>/dev/null || true
+  ip netns del "$VPS_NS" 2>/dev/null || true
+  if [ -n "${WORK:-}" ] && [ -z "${KEEP_WORK:-}" ]; then
+    rm -rf "$WORK"
+  fi
+}
+
+# curl from the laptop side to the VPS with a name resolved to it; prints "STATUS LOCATION".
+fetch() {
+  local url="$1" host port
+  host="$(printf '%s' "$url" | sed -E 's#^[a-z]+://([^/:]+).*#\1#')"
+  port=443
+  case "$url" in http://*) port=80 ;; esac
+  ctl curl -sk -o /dev/null --max-time 10 --resolve "$host:$port:$VPS_IP" -w '%{http_code} %{redirect_url}' "$url"
+}
+
+expect_status() {
+  local want="$1" url="$2" got
+  got="$(fetch "$url")"
+  [ "${got%% *}" = "$want" ] || fail "$url answered '$got', expected $want"
+  pass "$url → $got"
+}
+
+# A fingerprint of what a run could change: files under /etc and the app's folders, the loaded
+# ruleset and the active units.
+fingerprint() {
+  inside sh -c 'find /etc /var/lib/shoestring /usr/local/bin -xdev -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum;
+       stat -c "%n %a %U:%G" /etc/shoestring/*.env /var/lib/shoestring/* 2>/dev/null;
+       nft list ruleset | grep -v "^\s*elements";
+       systemctl list-units --state=active --no-legend --plain --type=service,socket,timer,mount \
+         | grep -v -e "^user" -e "^session-" | sort'
+}
+
+# Compares the server with a fingerprint taken earlier; shows the difference when there is one.
+same_as() {
+  local before="$1" now
+  now="$(fingerprint)"
+  [ "$now" = "$before" ] && return 0
+  diff <(printf '%s\n' "$before") <(printf '%s\n' "$now") | head -20 >&2
+  return 1
+}

@@ -1,0 +1,141 @@
+//! The one Caddyfile of the host, rendered from every site record: app.DOMAIN proxied to the
+//! site, the admin host serving only the console (optionally to listed networks), the apex and
+//! www. redirected (or served from a folder), HSTS, compression and JSON access logs with
+//! rotation. Caddy checks the file before it replaces the old one, then reloads without a restart.
+
+use super::config_step::{ConfigFile, ConfigStep};
+use super::host::FileSpec;
+use super::site::{Site, Tls};
+
+const CADDYFILE: &str = include_str!("templates/Caddyfile");
+const SITE_BLOCK: &str = include_str!("templates/Caddyfile.site");
+pub const CADDYFILE_PATH: &str = "/etc/caddy/Caddyfile";
+
+pub fn render(sites: &[Site]) -> String {
+    let blocks: String = sites.iter().map(site_block).collect();
+    CADDYFILE.replace("{{sites}}", &blocks)
+}
+
+fn site_block(site: &Site) -> String {
+    let tls = match site.tls {
+        Tls::Acme => "# certificates from Let's Encrypt",
+        Tls::Internal => "tls internal",
+    };
+    let admin_allow = if site.admin_allow.is_empty() {
+        String::new()
+    } else {
+        format!("\t\t@outsider not remote_ip {}\n\t\trespond @outsider 403\n", site.admin_allow.join(" "))
+    };
+    let apex = match &site.static_root {
+        Some(root) => format!("\troot * {root}\n\tfile_server"),
+        None => format!("\tredir https://{}{{uri}} permanent", site.app_host()),
+    };
+    SITE_BLOCK
+        .replace("{{name}}", &site.name.to_string())
+        .replace("{{domain}}", &site.domain.to_string())
+        .replace("{{admin_host}}", &site.admin_host())
+        .replace("{{port}}", &site.port.to_string())
+        .replace("{{tls}}", tls)
+        .replace("{{admin_allow}}", &admin_allow)
+        .replace("{{apex}}", &apex)
+}
+
+pub fn step(sites: &[Site]) -> ConfigStep {
+    let spec = FileSpec::public(CADDYFILE_PATH, render(sites));
+    // Validated as the caddy user with its own storage, so a check never leaves root-owned files
+    // where the service must write.
+    let validate = [
+        "runuser",
+        "-u",
+        "caddy",
+        "--",
+        "env",
+        "HOME=/var/lib/caddy",
+        "caddy",
+        "validate",
+        "--adapter",
+        "caddyfile",
+        "--config",
+        "{}",
+    ];
+    ConfigStep {
+        name: format!("caddy: Caddyfile for {} site(s)", sites.len()),
+        files: vec![ConfigFile::validated(spec, &validate)],
+        services: vec!["caddy.service".into()],
+        reload: vec![["systemctl", "reload-or-restart", "caddy.service"].map(String::from).to_vec()],
+        ..ConfigStep::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::server::site::DbKind;
+
+    fn site(name: &str, domain: &str, port: u16) -> Site {
+        Site {
+            name: name.parse().unwrap(),
+            domain: domain.parse().unwrap(),
+            db: DbKind::Sqlite,
+            tls: Tls::Acme,
+            port,
+            admin_allow: vec![],
+            static_root: None,
+        }
+    }
+
+    fn block<'a>(caddyfile: &'a str, host: &str) -> &'a str {
+        let start = caddyfile.find(&format!("\n{host} {{")).unwrap_or_else(|| panic!("no block for {host}"));
+        let rest = &caddyfile[start + 1..];
+        &rest[..rest.find("\n}\n").unwrap()]
+    }
+
+    #[test]
+    fn each_site_proxies_its_app_host_to_its_own_port() {
+        let file = render(&[site("blog", "example.com", 8101), site("shop", "example.org", 8102)]);
+
+        assert!(block(&file, "app.example.com").contains("reverse_proxy 127.0.0.1:8101"));
+        assert!(block(&file, "app.example.org").contains("reverse_proxy 127.0.0.1:8102"));
+        assert!(block(&file, "app.example.com").contains("lb_try_duration") || file.contains("lb_try_duration 5s"));
+        assert!(block(&file, "example.com, www.example.com").contains("redir https://app.example.com{uri} permanent"));
+    }
+
+    #[test]
+    fn the_admin_host_proxies_only_the_console_and_refuses_outsiders() {
+        let mut blog = site("blog", "example.com", 8101);
+        blog.admin_allow = vec!["10.8.0.0/24".into(), "192.0.2.7".into()];
+        let file = render(&[blog]);
+        let admin = block(&file, "p.example.com");
+
+        assert!(admin.contains("@console path /admin /admin/* /accounts/login/ /accounts/logout/ /static/*"));
+        assert!(admin.contains("reverse_proxy @console 127.0.0.1:8101"));
+        assert!(admin.contains("respond 404"));
+        let outsider = admin.find("respond @outsider 403").unwrap();
+        assert!(outsider < admin.find("reverse_proxy").unwrap(), "the allow-list must come first");
+        assert!(admin.contains("not remote_ip 10.8.0.0/24 192.0.2.7"));
+        assert!(block(&file, "app.example.com").contains("respond @console 404"));
+    }
+
+    #[test]
+    fn internal_tls_is_only_where_asked_and_logs_are_json_and_rotated() {
+        let mut staging = site("stage", "example.net", 8103);
+        staging.tls = Tls::Internal;
+        let file = render(&[site("blog", "example.com", 8101), staging]);
+
+        assert!(!block(&file, "app.example.com").contains("tls internal"));
+        assert!(block(&file, "app.example.net").contains("tls internal"));
+        assert!(block(&file, "app.example.com").contains("format json"));
+        assert!(block(&file, "app.example.com").contains("roll_keep 10"));
+        assert!(file.contains("Strict-Transport-Security \"max-age=31536000; includeSubDomains\""));
+    }
+
+    #[test]
+    fn a_static_root_replaces_the_apex_redirect() {
+        let mut blog = site("blog", "example.com", 8101);
+        blog.static_root = Some("/srv/example".into());
+        let file = render(&[blog]);
+        let apex = block(&file, "example.com, www.example.com");
+        assert!(apex.contains("root * /srv/example") && apex.contains("file_server"));
+        assert!(!apex.contains("redir"));
+    }
+}

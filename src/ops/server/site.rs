@@ -1,0 +1,229 @@
+//! A site: one instance of the app with its own domain, system user, data folder, secrets,
+//! units and (optionally) PostgreSQL database. Sites share Caddy and PostgreSQL and nothing else.
+//! The record of each lives in `/etc/shoestring/sites/NAME.json` (no secrets in it).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::host::{FileSpec, Host};
+
+pub const SITES_DIR: &str = "/etc/shoestring/sites";
+pub const FIRST_PORT: u16 = 8101;
+
+/// A site name: a lower-case letter then up to 15 letters or digits, so that the system user
+/// (`shoestring-NAME`), the units and the PostgreSQL role (`shoestring_NAME`) are all valid.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SiteName(String);
+
+impl FromStr for SiteName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut chars = s.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
+        if first_ok && s.len() <= 16 && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(format!("site name {s:?}: a lower-case letter, then up to 15 lower-case letters or digits"))
+        }
+    }
+}
+
+impl TryFrom<String> for SiteName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<SiteName> for String {
+    fn from(name: SiteName) -> String {
+        name.0
+    }
+}
+
+impl fmt::Display for SiteName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A registrable domain such as `example.com`: the site answers on app., www., p. and the apex.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Domain(String);
+
+impl FromStr for Domain {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().trim_end_matches('.').to_ascii_lowercase();
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        };
+        if s.len() <= 240 && s.contains('.') && s.split('.').all(label_ok) {
+            Ok(Self(s))
+        } else {
+            Err(format!("domain {s:?}: a name such as example.com (letters, digits, hyphens, dots)"))
+        }
+    }
+}
+
+impl TryFrom<String> for Domain {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Domain> for String {
+    fn from(domain: Domain) -> String {
+        domain.0
+    }
+}
+
+impl fmt::Display for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+/// `acme`: certificates from Let's Encrypt (production). `internal`: Caddy's own CA (tests, staging).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Tls {
+    Acme,
+    Internal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Site {
+    pub name: SiteName,
+    pub domain: Domain,
+    pub db: DbKind,
+    pub tls: Tls,
+    /// The loopback port its socket unit listens on; Caddy proxies to it.
+    pub port: u16,
+    /// Client networks allowed on the admin host; empty: everyone.
+    #[serde(default)]
+    pub admin_allow: Vec<String>,
+    /// A folder served on the apex and www. instead of a redirect to app.
+    #[serde(default)]
+    pub static_root: Option<String>,
+}
+
+impl Site {
+    pub fn user(&self) -> String {
+        format!("shoestring-{}", self.name)
+    }
+    pub fn unit(&self) -> String {
+        format!("shoestring-{}", self.name)
+    }
+    pub fn data_dir(&self) -> String {
+        format!("/var/lib/shoestring/{}", self.name)
+    }
+    pub fn env_file(&self) -> String {
+        format!("/etc/shoestring/{}.env", self.name)
+    }
+    pub fn record_path(&self) -> String {
+        format!("{SITES_DIR}/{}.json", self.name)
+    }
+    pub fn app_host(&self) -> String {
+        format!("app.{}", self.domain)
+    }
+    pub fn admin_host(&self) -> String {
+        format!("p.{}", self.domain)
+    }
+    pub fn db_role(&self) -> String {
+        format!("shoestring_{}", self.name)
+    }
+
+    pub fn record(&self) -> anyhow::Result<FileSpec> {
+        Ok(FileSpec::public(&self.record_path(), serde_json::to_string_pretty(self)? + "\n"))
+    }
+}
+
+/// Every site recorded on the host, sorted by name.
+pub fn load_all(host: &Host) -> anyhow::Result<Vec<Site>> {
+    let dir = host.path(SITES_DIR);
+    let mut sites = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(sites) };
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)?;
+        let site: Site = serde_json::from_str(&text).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
+        sites.push(site);
+    }
+    sites.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(sites)
+}
+
+/// The lowest port from `FIRST_PORT` that no other site uses.
+pub fn free_port(sites: &[Site], name: &SiteName) -> u16 {
+    if let Some(existing) = sites.iter().find(|s| &s.name == name) {
+        return existing.port;
+    }
+    (FIRST_PORT..).find(|port| sites.iter().all(|s| s.port != *port)).unwrap_or(FIRST_PORT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(name: &str, port: u16) -> Site {
+        Site {
+            name: name.parse().unwrap(),
+            domain: "example.com".parse().unwrap(),
+            db: DbKind::Sqlite,
+            tls: Tls::Internal,
+            port,
+            admin_allow: vec![],
+            static_root: None,
+        }
+    }
+
+    #[test]
+    fn site_names_fit_users_units_and_database_roles() {
+        assert!("blog2".parse::<SiteName>().is_ok());
+        for bad in ["", "2blog", "Blog", "my-blog", "my_blog", "a234567890abcdefg", "../x"] {
+            assert!(bad.parse::<SiteName>().is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn domains_are_lower_cased_and_checked_label_by_label() {
+        assert_eq!("Example.COM.".parse::<Domain>().unwrap().to_string(), "example.com");
+        for bad in ["localhost", "exa mple.com", "-x.com", "x..com", "x.com/evil", "x.com\n}"] {
+            assert!(bad.parse::<Domain>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn ports_are_kept_for_a_known_site_and_never_shared() {
+        let sites = vec![site("a", 8101), site("c", 8103)];
+        assert_eq!(free_port(&sites, &"c".parse().unwrap()), 8103);
+        assert_eq!(free_port(&sites, &"b".parse().unwrap()), 8102);
+    }
+
+    #[test]
+    fn a_record_round_trips_and_a_tampered_name_is_refused() {
+        let json = serde_json::to_string(&site("blog", 8101)).unwrap();
+        assert_eq!(serde_json::from_str::<Site>(&json).unwrap(), site("blog", 8101));
+        assert!(serde_json::from_str::<Site>(&json.replace("\"blog\"", "\"../etc\"")).is_err());
+    }
+}
