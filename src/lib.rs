@@ -41,10 +41,15 @@ pub fn user_sections() -> apps::accounts::UserSections {
 pub fn app(state: AppState) -> Router {
     let (api, openapi) = api(&state);
     let graphql = post(apps::blog::graphql::execute).layer(Extension(apps::blog::graphql::schema(&state)));
+    let home = match &state.settings.question_home {
+        Some(slug) => apps::questions::home_router(slug),
+        None => apps::home::router(),
+    };
     let mut routes = Router::new()
-        .merge(apps::home::router())
+        .merge(home)
         .merge(apps::accounts::router())
         .merge(apps::blog::router(&state))
+        .merge(apps::questions::router())
         .merge(apps::admin::router(&state))
         .merge(api)
         .merge(assets::router())
@@ -77,6 +82,7 @@ pub fn job_registry(state: &AppState) -> Registry {
     apps::accounts::register_jobs(&mut registry, state);
     apps::blog::register_jobs(&mut registry, state);
     ops::jobs::register_jobs(&mut registry, state, &ops_hooks(state));
+    apps::questions::register_jobs(&mut registry, state);
     registry
 }
 

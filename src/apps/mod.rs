@@ -7,3 +7,4 @@ pub mod admin;
 pub mod blog;
 pub mod devmail;
 pub mod home;
+pub mod questions;

@@ -185,6 +185,22 @@ pub struct Settings {
     /// Media storage and backups.
     #[command(flatten)]
     pub storage: StorageSettings,
+    /// Serve this question (its slug) as the site's home page, instead of the landing page.
+    #[arg(long, env = "QUESTION_HOME", global = true)]
+    pub question_home: Option<String>,
+    /// Let the outbound client (questions' sources, other outside APIs) reach loopback addresses,
+    /// over http too. For development and tests only: production refuses it.
+    #[arg(long, env = "OUTBOUND_ALLOW_LOOPBACK", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub outbound_allow_loopback: bool,
+    /// How long the outbound client waits for a connection, in milliseconds.
+    #[arg(long, env = "OUTBOUND_CONNECT_TIMEOUT_MS", default_value_t = 5_000, global = true)]
+    pub outbound_connect_timeout_ms: u64,
+    /// How long one outbound request may take in total (headers and body), in milliseconds.
+    #[arg(long, env = "OUTBOUND_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    pub outbound_timeout_ms: u64,
+    /// The largest response body the outbound client reads, in bytes.
+    #[arg(long, env = "OUTBOUND_MAX_BYTES", default_value_t = 2 * 1024 * 1024, global = true)]
+    pub outbound_max_bytes: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -282,6 +298,8 @@ impl Settings {
             check_link_template(setting, template, self.is_production().then(|| self.base_url()).as_deref())?;
         }
         self.storage.validate()?;
+        self.validate_outbound()?;
+        self.validate_question_home()?;
         if self.is_production() {
             self.validate_production()?;
         }
@@ -294,6 +312,30 @@ impl Settings {
             ("RESET_LINK", &self.reset_link),
             ("EMAIL_CHANGE_LINK", &self.email_change_link),
         ]
+    }
+
+    /// The outbound client's bounds: a total timeout under the request timeout (the console's
+    /// "test this source" runs inside a request), and a size limit that fits in memory.
+    fn validate_outbound(&self) -> Result<(), ConfigError> {
+        if !(100..=20_000).contains(&self.outbound_connect_timeout_ms) {
+            return Err(problem("OUTBOUND_CONNECT_TIMEOUT_MS", "must be between 100 and 20000"));
+        }
+        if !(self.outbound_connect_timeout_ms..=25_000).contains(&self.outbound_timeout_ms) {
+            return Err(problem("OUTBOUND_TIMEOUT_MS", "must be between OUTBOUND_CONNECT_TIMEOUT_MS and 25000"));
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&self.outbound_max_bytes) {
+            return Err(problem("OUTBOUND_MAX_BYTES", "must be between 1 KiB and 64 MiB"));
+        }
+        Ok(())
+    }
+
+    fn validate_question_home(&self) -> Result<(), ConfigError> {
+        let Some(slug) = &self.question_home else { return Ok(()) };
+        let valid = !slug.is_empty() && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid {
+            return Err(problem("QUESTION_HOME", "must be a question's slug (lower-case letters, digits, hyphens)"));
+        }
+        Ok(())
     }
 
     fn validate_production(&self) -> Result<(), ConfigError> {
@@ -322,6 +364,9 @@ impl Settings {
         }
         if !self.rate_limits {
             return Err(problem("RATE_LIMITS", "rate limits cannot be turned off in production"));
+        }
+        if self.outbound_allow_loopback {
+            return Err(problem("OUTBOUND_ALLOW_LOOPBACK", "outside API calls cannot reach loopback in production"));
         }
         let db = self.database_url.expose();
         if !(db.starts_with("postgres://") || db.starts_with("postgresql://") || db.starts_with("sqlite:")) {
@@ -430,6 +475,29 @@ mod tests {
         let mut s = production();
         s.rate_limits = false;
         assert_eq!(s.validate().unwrap_err().setting, "RATE_LIMITS");
+    }
+
+    #[test]
+    fn production_refuses_outbound_calls_to_loopback() {
+        let mut s = production();
+        s.outbound_allow_loopback = true;
+        assert_eq!(s.validate().unwrap_err().setting, "OUTBOUND_ALLOW_LOOPBACK");
+    }
+
+    #[test]
+    fn the_outbound_timeout_stays_under_the_request_timeout() {
+        let mut s = production();
+        s.outbound_timeout_ms = 60_000;
+        assert_eq!(s.validate().unwrap_err().setting, "OUTBOUND_TIMEOUT_MS");
+    }
+
+    #[test]
+    fn the_question_home_must_look_like_a_slug() {
+        let mut s = production();
+        s.question_home = Some("/q/tatis/".into());
+        assert_eq!(s.validate().unwrap_err().setting, "QUESTION_HOME");
+        s.question_home = Some("tatis-2".into());
+        assert!(s.validate().is_ok());
     }
 
     #[test]

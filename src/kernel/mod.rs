@@ -10,6 +10,7 @@ pub mod http;
 pub mod jobs;
 pub mod lifecycle;
 pub mod media;
+pub mod outbound;
 pub mod pagination;
 pub mod security;
 pub mod session;
@@ -23,6 +24,7 @@ use config::Settings;
 use db::Db;
 use email::Mailer;
 use media::{ImageBudget, MediaStore};
+use outbound::Outbound;
 use security::password::PasswordHasher;
 use security::policy::PasswordPolicy;
 use security::ratelimit::RateLimits;
@@ -48,6 +50,8 @@ pub struct Services {
     pub allowed_hosts: Arc<Vec<String>>,
     pub media: Arc<dyn MediaStore>,
     pub images: Arc<ImageBudget>,
+    /// The client for outside APIs.
+    pub outbound: Outbound,
 }
 
 impl std::ops::Deref for AppState {
@@ -82,6 +86,7 @@ impl AppState {
             allowed_hosts: Arc::new(settings.allowed_hosts()),
             media: media::open_store(&settings)?,
             images: Arc::new(ImageBudget::new(settings.image_memory_mb, IMAGE_WAIT)),
+            outbound: Outbound::from_settings(&settings)?,
             limits: Arc::new(RateLimits::new(settings.rate_limits)),
             settings: Arc::new(settings),
             db,

@@ -7,4 +7,5 @@ mod architecture;
 mod blog;
 mod kernel;
 mod ops;
+mod questions;
 mod support;

@@ -1,6 +1,7 @@
 //! The staff console at `/admin/`: dashboard, users (search, filters, edits, sessions, bulk
-//! actions), posts, and the audit trail. Staff only — by handler type (`StaffUser`) and by a
-//! guard on the whole router — and, with `ADMIN_HOST`, only on that host.
+//! actions), posts, questions (their pages come from the questions app), and the audit trail.
+//! Staff only — by handler type (`StaffUser`) and by a guard on the whole router — and, with
+//! `ADMIN_HOST`, only on that host.
 
 mod chart;
 mod forms;
@@ -23,7 +24,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/admin/login/", get(pages::login::login_form).post(pages::login::login))
         .route("/admin/logout/", post(pages::login::logout))
         .route_layer(middleware::from_fn_with_state(state.clone(), admin_host_only));
-    pages::router().route_layer(middleware::from_fn_with_state(state.clone(), guard)).merge(sign_in)
+    pages::router()
+        .merge(super::questions::console_router())
+        .route_layer(middleware::from_fn_with_state(state.clone(), guard))
+        .merge(sign_in)
 }
 
 /// Every console request: on the admin host (when one is set), from signed-in staff. Anyone

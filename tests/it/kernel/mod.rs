@@ -1,6 +1,7 @@
 mod faults;
 mod jobs;
 mod mail;
+mod outbound;
 mod production;
 mod schema;
 mod seed;

@@ -5,6 +5,7 @@ pub mod browser;
 pub mod cluster;
 pub mod db;
 pub mod smtp;
+pub mod source;
 
 use std::net::SocketAddr;
 
