@@ -1,5 +1,5 @@
 // A staff member's walk through the console in real Chromium: an anonymous visit to /admin/ asks
-// for a login; the superuser (made with `shoestring createsuperuser --noinput` before the server
+// for a login on the console's own page; the superuser (made with `shoestring createsuperuser --noinput` before the server
 // starts) logs in, reads the dashboard, finds a member with the filter form, deactivates them,
 // and sees the change in the user's activity and in the audit trail. The member, signed in
 // meanwhile in a browser of their own, is signed out and can no longer log in. A member who is
@@ -159,13 +159,13 @@ step('0. a member signs up, confirms from the outbox and logs in in a browser of
 step('1. /admin/ asks an anonymous visitor to log in; the superuser lands on the dashboard', async () => {
   anon = await newGuardedPage(browser, 'anonymous', { viewport: { width: 1280, height: 800 } });
   await anon.page.goto(server.url('/admin/'));
-  assert.equal(pathOf(anon.page), '/accounts/login/', `an anonymous /admin/ ends on ${anon.page.url()}`);
+  assert.equal(pathOf(anon.page), '/admin/login/', `an anonymous /admin/ ends on ${anon.page.url()}`);
   assert.ok(anon.page.url().includes('next=%2Fadmin%2F'), `the login URL keeps next=%2Fadmin%2F: ${anon.page.url()}`);
   assert.equal(await anon.page.locator('ul.stats').count(), 0, 'no dashboard for an anonymous visitor');
 
   const p = staff.page;
   await p.goto(server.url('/admin/'));
-  assert.equal(pathOf(p), '/accounts/login/');
+  assert.equal(pathOf(p), '/admin/login/', 'the console has its own login page');
   assert.ok(p.url().includes('next=%2Fadmin%2F'), `the login URL keeps next=%2Fadmin%2F: ${p.url()}`);
   await shot('login-next');
   await submitLogin(p, STAFF);
@@ -174,7 +174,7 @@ step('1. /admin/ asks an anonymous visitor to log in; the superuser lands on the
   await shot('dashboard');
 
   const nav = await p.locator('nav.admin-nav a').allInnerTexts();
-  assert.deepEqual(nav.map((t) => t.trim()), ['Dashboard', 'Users', 'Posts', 'Audit trail']);
+  assert.deepEqual(nav.map((t) => t.trim()), ['Dashboard', 'Users', 'Posts', 'Questions', 'Audit trail']);
   assert.equal(await p.locator('svg.chart rect').count(), 30, 'the chart has a bar per day for 30 days');
   assert.equal(await tile(p, 'users'), '2', 'the superuser and the member');
   assert.equal(await p.getByRole('heading', { name: 'Recent activity' }).count(), 1);
