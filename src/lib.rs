@@ -62,7 +62,20 @@ pub fn app(state: AppState) -> Router {
     if state.settings.outbox_enabled() {
         routes = routes.merge(apps::devmail::router());
     }
-    layers::wrap(routes.layer(Extension(user_sections())), state)
+    let health = kernel::http::health::router(state.clone(), readiness_checks());
+    health.merge(layers::wrap(routes.layer(Extension(user_sections())), state))
+}
+
+/// What `/readyz` asks beyond the kernel's own checks: backups and restore drills, which warn
+/// but never take the instance out of rotation.
+fn readiness_checks() -> Vec<kernel::http::health::ReadinessCheck> {
+    vec![std::sync::Arc::new(|state: AppState| {
+        Box::pin(async move {
+            ops::status::current_warnings(&state)
+                .await
+                .unwrap_or_else(|err| vec![format!("backup status unreadable: {err}")])
+        })
+    })]
 }
 
 /// Brings the database up to date: the schema migrations, then the apps' data migrations.

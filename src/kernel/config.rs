@@ -8,7 +8,9 @@ use std::str::FromStr;
 
 use clap::{Args, ValueEnum};
 
+mod operations;
 mod storage;
+pub use operations::{MetricsBind, OperationsSettings};
 pub use storage::{StorageSettings, parse_every};
 
 /// The development secret: fine on a laptop, refused in production.
@@ -185,6 +187,9 @@ pub struct Settings {
     /// Media storage and backups.
     #[command(flatten)]
     pub storage: StorageSettings,
+    /// Error mail, metrics, error tracking, readiness.
+    #[command(flatten)]
+    pub operations: OperationsSettings,
     /// Serve this question (its slug) as the site's home page, instead of the landing page.
     #[arg(long, env = "QUESTION_HOME", global = true)]
     pub question_home: Option<String>,
@@ -297,6 +302,7 @@ impl Settings {
         for (setting, template) in self.link_templates() {
             check_link_template(setting, template, self.is_production().then(|| self.base_url()).as_deref())?;
         }
+        self.operations.validate(self.is_production())?;
         self.storage.validate()?;
         self.validate_outbound()?;
         self.validate_question_home()?;

@@ -2,6 +2,7 @@
 //! Nothing in here imports an app; apps build on it.
 
 pub mod audit;
+pub mod build_info;
 pub mod clock;
 pub mod config;
 pub mod db;

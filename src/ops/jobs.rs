@@ -108,12 +108,7 @@ pub async fn run_drill(state: &AppState, hooks: &AppHooks, choice: &Choice) -> a
 
 /// Logs an error event when backups or drills have gone stale (a schedule that silently stopped).
 async fn watch(state: &AppState) -> anyhow::Result<()> {
-    let storage = &state.settings.storage;
-    let now = state.clock.now();
-    let status =
-        status::backup_status(&state.db, now, storage.backup_every_secs(), storage.drill_every_secs().is_some())
-            .await?;
-    for warning in &status.warnings {
+    for warning in &status::current_warnings(state).await? {
         let event = if warning.contains("drill") { "drill_failed" } else { "backup_failed" };
         tracing::error!(event, problem = %warning, "backups need attention");
     }

@@ -99,6 +99,15 @@ async fn last(db: &Db, kind: RunKind, only_ok: bool) -> sqlx::Result<Option<Run>
     .transpose()
 }
 
+/// What is wrong with backups now, judged against this deployment's schedules (for `/readyz`).
+pub async fn current_warnings(state: &crate::kernel::AppState) -> sqlx::Result<Vec<String>> {
+    let storage = &state.settings.storage;
+    let status =
+        backup_status(&state.db, state.clock.now(), storage.backup_every_secs(), storage.drill_every_secs().is_some())
+            .await?;
+    Ok(status.warnings)
+}
+
 /// The last backup and drill and what is wrong now. `backup_every` is the backup schedule in
 /// seconds (`None` when backups are not scheduled: then staleness is not judged).
 pub async fn backup_status(db: &Db, now: i64, backup_every: Option<i64>, drills: bool) -> sqlx::Result<BackupStatus> {

@@ -109,6 +109,15 @@ impl Db {
         Ok(())
     }
 
+    /// The newest migration applied to this database (0 before any).
+    pub async fn applied_migration(&self) -> sqlx::Result<i64> {
+        sqlx::query_scalar(
+            "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM _sqlx_migrations WHERE success = TRUE",
+        )
+        .fetch_one(&self.pool)
+        .await
+    }
+
     /// The newest migration this binary knows for `backend` (what a migrated database is at).
     pub fn latest_migration(backend: Backend) -> i64 {
         let migrator = match backend {

@@ -49,6 +49,11 @@ impl Job {
     }
 }
 
+/// When the oldest job that is due became due (`None`: nothing waits), for readiness.
+pub async fn oldest_due(db: &Db, now: i64) -> sqlx::Result<Option<i64>> {
+    store::oldest_due(db, now).await
+}
+
 /// Adds a job to the queue as part of the caller's transaction.
 pub async fn enqueue(tx: &mut Tx, kind: &str, payload: &impl Serialize, now: i64) -> anyhow::Result<()> {
     let payload = serde_json::to_string(payload)?;

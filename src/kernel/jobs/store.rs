@@ -62,6 +62,13 @@ pub async fn fail_job(db: &Db, id: i64, dead: bool, retry_at: i64, error: &str) 
     Ok(())
 }
 
+pub async fn oldest_due(db: &Db, now: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE status = 'queued' AND run_at <= $1")
+        .bind(now)
+        .fetch_one(&db.pool)
+        .await
+}
+
 /// Extends the lease of a job that is still running.
 pub async fn renew_lease(db: &Db, id: i64, now: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE jobs SET locked_at = $2 WHERE id = $1 AND status = 'running'")

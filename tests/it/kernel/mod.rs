@@ -1,4 +1,5 @@
 mod faults;
+mod health;
 mod jobs;
 mod mail;
 mod outbound;
