@@ -138,7 +138,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SendTestEmail { to } => {
             let text = "This is a test email from Shoestring. Your mail settings work.".to_owned();
             let html = format!("<p>{text}</p>");
-            state.mailer.send(&Message { to, subject: "Shoestring test email".into(), text, html, id: None }).await?;
+            state.send_email(&Message { to, subject: "Shoestring test email".into(), text, html, id: None }).await?;
             say!("Sent.");
             Ok(())
         }
@@ -159,6 +159,7 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
         worker.register_schedules().await?;
         tokio::spawn(worker.run(stopped.clone()));
     }
+    start_metrics(&state, stopped.clone());
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
@@ -170,6 +171,19 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     lifecycle::notify_ready();
     crate::serve(state, listener, stopped).await?;
     Ok(())
+}
+
+/// Serves `/metrics` on METRICS_BIND, unless it is `off`. A port that cannot be had is logged,
+/// not fatal: the app itself matters more than its metrics.
+fn start_metrics(state: &AppState, stopped: watch::Receiver<bool>) {
+    let Some(addr) = state.settings.operations.metrics_bind.0 else { return };
+    match crate::kernel::metrics::listener(addr) {
+        Ok(listener) => {
+            tracing::info!(address = %addr, "metrics at /metrics");
+            tokio::spawn(crate::kernel::metrics::serve(state.clone(), listener, stopped));
+        }
+        Err(err) => tracing::warn!(address = %addr, error = %err, "metrics listener not started"),
+    }
 }
 
 /// Waits for SIGINT or SIGTERM. SIGHUP (sent by `systemctl reload` or a closing terminal)

@@ -11,6 +11,7 @@ pub mod http;
 pub mod jobs;
 pub mod lifecycle;
 pub mod media;
+pub mod metrics;
 pub mod outbound;
 pub mod pagination;
 pub mod security;
@@ -51,6 +52,7 @@ pub struct Services {
     pub allowed_hosts: Arc<Vec<String>>,
     pub media: Arc<dyn MediaStore>,
     pub images: Arc<ImageBudget>,
+    pub metrics: Arc<metrics::Metrics>,
     /// The client for outside APIs.
     pub outbound: Outbound,
 }
@@ -70,6 +72,13 @@ impl From<Services> for AppState {
 }
 
 impl AppState {
+    /// Sends an email now (from a job: requests enqueue instead), counted in the metrics.
+    pub async fn send_email(&self, message: &email::Message) -> anyhow::Result<()> {
+        let sent = self.mailer.send(message).await;
+        self.metrics.email(sent.is_ok());
+        sent
+    }
+
     /// Connects to the database (without migrating) and builds the shared services.
     pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         settings.validate()?;
@@ -87,6 +96,7 @@ impl AppState {
             allowed_hosts: Arc::new(settings.allowed_hosts()),
             media: media::open_store(&settings)?,
             images: Arc::new(ImageBudget::new(settings.image_memory_mb, IMAGE_WAIT)),
+            metrics: Arc::new(metrics::Metrics::default()),
             outbound: Outbound::from_settings(&settings)?,
             limits: Arc::new(RateLimits::new(settings.rate_limits)),
             settings: Arc::new(settings),

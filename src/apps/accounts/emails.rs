@@ -35,7 +35,7 @@ pub async fn enqueue(tx: &mut Tx, mail: &AccountEmail, now: i64) -> anyhow::Resu
 pub async fn deliver(state: &AppState, mail: AccountEmail, job_key: &str) -> anyhow::Result<()> {
     if let Some(mut message) = compose(state, mail).await? {
         message.id = Some(job_key.to_owned());
-        state.mailer.send(&message).await?;
+        state.send_email(&message).await?;
     }
     Ok(())
 }

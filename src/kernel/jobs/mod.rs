@@ -49,6 +49,13 @@ impl Job {
     }
 }
 
+/// How many jobs are `queued`, `running`, `failed` (queued again after a failed attempt) and
+/// `dead`, for metrics.
+pub async fn counts(db: &Db) -> sqlx::Result<Vec<(&'static str, i64)>> {
+    let (queued, running, failed, dead) = store::counts(db).await?;
+    Ok(vec![("queued", queued), ("running", running), ("failed", failed), ("dead", dead)])
+}
+
 /// When the oldest job that is due became due (`None`: nothing waits), for readiness.
 pub async fn oldest_due(db: &Db, now: i64) -> sqlx::Result<Option<i64>> {
     store::oldest_due(db, now).await

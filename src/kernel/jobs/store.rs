@@ -62,6 +62,17 @@ pub async fn fail_job(db: &Db, id: i64, dead: bool, retry_at: i64, error: &str) 
     Ok(())
 }
 
+/// (queued, running, queued again after a failure, dead).
+pub async fn counts(db: &Db) -> sqlx::Result<(i64, i64, i64, i64)> {
+    sqlx::query_as(
+        "SELECT COUNT(CASE WHEN status = 'queued' THEN 1 END), COUNT(CASE WHEN status = 'running' THEN 1 END), \
+                COUNT(CASE WHEN status = 'queued' AND attempts > 0 THEN 1 END), COUNT(CASE WHEN status = 'dead' THEN 1 END) \
+         FROM jobs",
+    )
+    .fetch_one(&db.pool)
+    .await
+}
+
 pub async fn oldest_due(db: &Db, now: i64) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE status = 'queued' AND run_at <= $1")
         .bind(now)

@@ -2,6 +2,7 @@ mod faults;
 mod health;
 mod jobs;
 mod mail;
+mod metrics;
 mod outbound;
 mod production;
 mod schema;

@@ -24,8 +24,19 @@ pub struct LoginAttempt {
     pub password: Password,
 }
 
-/// Checks the credentials; on success records the login and returns the user.
+/// Checks the credentials; on success records the login and returns the user. Every attempt
+/// is counted by outcome in the metrics.
 pub async fn authenticate(state: &AppState, attempt: LoginAttempt, ip: IpAddr) -> Result<User> {
+    let outcome = check_credentials(state, attempt, ip).await;
+    state.metrics.login(match &outcome {
+        Ok(_) => "ok",
+        Err(AccountsError::Throttled(_)) => "throttled",
+        Err(_) => "failed",
+    });
+    outcome
+}
+
+async fn check_credentials(state: &AppState, attempt: LoginAttempt, ip: IpAddr) -> Result<User> {
     check_rate(state, Action::Login, ip)?;
     let login_key = login_key(&attempt.login);
     if login_key.is_empty() || login_key.chars().count() > 254 {

@@ -124,6 +124,7 @@ pub async fn signup(state: &AppState, input: SignupInput, ip: IpAddr) -> Result<
     issue_link(state, &mut tx, user_id, TokenPurpose::Confirm, new_user.email.as_str(), ttl).await?;
     audit_self(&mut tx, state, (user_id, new_user.username.as_str()), ip, EventKind("user.signup", vec![])).await?;
     tx.commit().await?;
+    state.metrics.signups.inc();
     tracing::info!(event = "signup", user_id, "account created, waiting for confirmation");
     Ok(())
 }
