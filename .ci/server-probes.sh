@@ -13,9 +13,11 @@ probe_http() {
   expect_status 404 https://p.example.com/
   local admin
   admin="$(fetch https://p.example.com/admin/)"
-  case "$admin" in 30[23]\ *accounts/login*) pass "p.example.com/admin/ → the console's login ($admin)" ;;
+  case "$admin" in 30[23]\ *p.example.com/admin/login/*) pass "p.example.com/admin/ → the console's login ($admin)" ;;
     *) fail "p.example.com/admin/ answered '$admin'" ;; esac
-  expect_status 200 https://p.example.com/accounts/login/
+  expect_status 200 https://p.example.com/admin/login/
+  expect_status 200 https://p.example.com/static/admin/style.css
+  expect_status 404 https://p.example.com/accounts/login/
   # Each site is its own process with its own settings: its port refuses the other's host name.
   [ "$(inside curl -s -o /dev/null -w '%{http_code}' -H 'Host: app.example.com' http://127.0.0.1:8101/)" = 200 ] \
     || fail "site example does not answer for its own host"

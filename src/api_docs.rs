@@ -16,7 +16,7 @@ use crate::kernel::AppState;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Shoestring API", description = "Accounts, profile and micro-blog. Errors are JSON: `{\"details\": …}`."),
-    tags((name = "accounts"), (name = "profile"), (name = "staff"), (name = "posts"))
+    tags((name = "accounts"), (name = "profile"), (name = "staff"), (name = "posts"), (name = "badges"))
 )]
 pub struct ApiDoc;
 

@@ -1,6 +1,6 @@
-//! The command line: `serve` (default), `migrate`, `createsuperuser`, `seed`, `send-test-email`, and
-//! the operations (`backup`, `restore`, `db copy`, `media copy`). Each subcommand is a few lines
-//! that call into the library.
+//! The command line: `serve` (default), `migrate`, `createsuperuser`, `seed`, `break-glass`,
+//! `send-test-email`, and the operations (`backup`, `restore`, `db copy`, `media copy`). Each
+//! subcommand is a few lines that call into the library.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -51,6 +51,12 @@ pub enum Command {
     },
     /// Fill a development database with users, posts, likes and images (refused in production).
     Seed(crate::seed::SeedOptions),
+    /// Print a one-time staff login link (15 minutes), for when single sign-on is the only way in.
+    BreakGlass {
+        /// The staff member's username or email.
+        #[arg(long)]
+        username: String,
+    },
     /// Send one email through the configured mailer, now, to check the SMTP settings.
     SendTestEmail {
         #[arg(long)]
@@ -134,6 +140,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             say!("passwords written to {}", options.passwords_file.display());
             Ok(())
         }
+        Command::BreakGlass { username } => break_glass(&state, &username).await,
         Command::Server(_) => anyhow::bail!("`server` runs before the runtime starts"),
         Command::SendTestEmail { to } => {
             let text = "This is a test email from Shoestring. Your mail settings work.".to_owned();
@@ -237,6 +244,19 @@ async fn createsuperuser(
             Ok(())
         }
         Err(AccountsError::Invalid(errors)) => anyhow::bail!("{}", errors.summary()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Prints a one-time staff login link (the only output, so it can be piped).
+async fn break_glass(state: &AppState, username: &str) -> anyhow::Result<()> {
+    state.db.migrate().await?;
+    match accounts::issue_break_glass_link(state, username).await {
+        Ok(path) => {
+            println!("{}{path}", state.settings.base_url());
+            Ok(())
+        }
+        Err(AccountsError::NotFound) => anyhow::bail!("no active staff member {username}"),
         Err(other) => Err(other.into()),
     }
 }

@@ -26,6 +26,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut openapi) = OpenApiRouter::with_openapi(api_docs::ApiDoc::openapi())
         .merge(apps::accounts::api_routes())
         .merge(apps::blog::api_routes(state))
+        .merge(apps::badges::api_routes())
         .split_for_parts();
     api_docs::document_common_errors(&mut openapi);
     (router, openapi)
@@ -34,7 +35,10 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// What other apps keep about a user: their sections of the profile page, the data export and
 /// account deletion (a hook accounts offers, so that it imports no other app).
 pub fn user_sections() -> apps::accounts::UserSections {
-    apps::accounts::UserSections::new(vec![std::sync::Arc::new(apps::blog::BlogSection)])
+    apps::accounts::UserSections::new(vec![
+        std::sync::Arc::new(apps::blog::BlogSection),
+        std::sync::Arc::new(apps::badges::BadgesSection),
+    ])
 }
 
 /// The whole HTTP app: every app's routes inside the shared middleware stack.
@@ -49,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         .merge(home)
         .merge(apps::accounts::router())
         .merge(apps::blog::router(&state))
+        .merge(apps::badges::router())
         .merge(apps::questions::router())
         .merge(apps::admin::router(&state))
         .merge(api)
@@ -63,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         routes = routes.merge(apps::devmail::router());
     }
     let health = kernel::http::health::router(state.clone(), readiness_checks());
+    let routes = routes.layer(axum::middleware::from_fn_with_state(state.clone(), apps::accounts::sso_only_gate));
     health.merge(layers::wrap(routes.layer(Extension(user_sections())), state))
 }
 
@@ -94,6 +100,7 @@ pub fn job_registry(state: &AppState) -> Registry {
     let mut registry = Registry::default();
     apps::accounts::register_jobs(&mut registry, state);
     apps::blog::register_jobs(&mut registry, state);
+    apps::badges::register_jobs(&mut registry, state);
     ops::jobs::register_jobs(&mut registry, state, &ops_hooks(state));
     apps::questions::register_jobs(&mut registry, state);
     registry

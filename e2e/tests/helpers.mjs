@@ -291,17 +291,18 @@ export function prefixedShooter(prefix, defaultPage) {
 // A server whose database was prepared first (e.g. `createsuperuser`), for the console tests.
 
 /**
- * Like startServer(), but first makes the temp dir and environment and calls
+ * Like startServer(), on `port` when given, with `env` added to the server's environment, but
+ * first makes the temp dir and environment and calls
  * `setup({ bin, env, tmpDir, run })` with them, before `serve` starts; `run(args, extraEnv)` runs
  * the app binary once (synchronously) with that same DATABASE_URL and returns its stdout.
  * The server answers and stops exactly as startServer()'s does.
  */
-export async function startServerWith({ setup } = {}) {
+export async function startServerWith({ setup, port: chosenPort, env: extraEnv = {} } = {}) {
   const bin = path.resolve(E2E_DIR, process.env.E2E_BIN || '../target/debug/shoestring');
   if (!fs.existsSync(bin)) {
     throw new Error(`App binary not found at ${bin}. Build it first (cargo build), or set E2E_BIN.`);
   }
-  const port = await freePort();
+  const port = chosenPort ?? (await freePort());
   const baseUrl = `http://127.0.0.1:${port}`;
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoestring-e2e-'));
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
@@ -313,6 +314,7 @@ export async function startServerWith({ setup } = {}) {
     APP_ENV: 'development',
     RUST_LOG: 'info',
     NO_COLOR: '1',
+    ...extraEnv,
   };
   const run = (args, extraEnv = {}) => {
     try {

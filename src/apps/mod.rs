@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod badges;
 pub mod blog;
 pub mod devmail;
 pub mod home;

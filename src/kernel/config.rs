@@ -73,6 +73,15 @@ impl FromStr for TrustedProxies {
     }
 }
 
+/// What a first single sign-on login does when no account can be linked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum NewSsoUsers {
+    /// Create an account for the person.
+    Create,
+    /// Refuse with a page that says to ask staff.
+    Refuse,
+}
+
 #[derive(Clone, Debug, Args)]
 pub struct Settings {
     /// `development` (local outbox, readable logs) or `production` (strict checks, JSON logs).
@@ -184,6 +193,67 @@ pub struct Settings {
     /// Run the email/job worker inside `serve` (turn off to run workers elsewhere).
     #[arg(long, env = "RUN_WORKER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub run_worker: bool,
+    /// Single sign-on: the OpenID Connect issuer URL (discovery at
+    /// `<issuer>/.well-known/openid-configuration`). Unset: no single sign-on.
+    #[arg(long, env = "OIDC_ISSUER_URL", global = true)]
+    pub oidc_issuer_url: Option<String>,
+    /// The client id registered with the provider (redirect URI: BASE_URL/accounts/sso/callback/).
+    #[arg(long, env = "OIDC_CLIENT_ID", default_value = "", global = true)]
+    pub oidc_client_id: String,
+    /// The client secret registered with the provider.
+    #[arg(long, env = "OIDC_CLIENT_SECRET", global = true)]
+    pub oidc_client_secret: Option<Secret>,
+    /// Scopes asked for, space- or comma-separated (`openid` is always asked).
+    #[arg(long, env = "OIDC_SCOPES", default_value = "openid email profile", global = true)]
+    pub oidc_scopes: String,
+    /// Comma-separated email domains that may sign in and be linked; empty: any (not in production).
+    #[arg(long, env = "OIDC_ALLOWED_DOMAINS", value_delimiter = ',', global = true)]
+    pub oidc_allowed_domains: Vec<String>,
+    /// The ID token claim that lists groups or app roles.
+    #[arg(long, env = "OIDC_STAFF_CLAIM", default_value = "groups", global = true)]
+    pub oidc_staff_claim: String,
+    /// Comma-separated values of that claim that make a person staff (read at every login).
+    #[arg(long, env = "OIDC_STAFF_VALUES", value_delimiter = ',', global = true)]
+    pub oidc_staff_values: Vec<String>,
+    /// The label of the sign-in button.
+    #[arg(long, env = "OIDC_BUTTON_LABEL", default_value = "Sign in with your company account", global = true)]
+    pub oidc_button_label: String,
+    /// `create` an account at a first login that links to none, or `refuse` it.
+    #[arg(long, env = "OIDC_NEW_USERS", value_enum, default_value = "create", global = true)]
+    pub oidc_new_users: NewSsoUsers,
+    /// Count an ID token without `email_verified` as verified (Entra ID and ADFS often omit it).
+    #[arg(long, env = "OIDC_TRUST_MISSING_EMAIL_VERIFIED", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub oidc_trust_missing_email_verified: bool,
+    /// Seconds the provider's back channel (discovery, keys, token) may take.
+    #[arg(long, env = "OIDC_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub oidc_timeout_secs: u64,
+    /// Single sign-on only: password login, sign-up and password reset are gone (staff can still
+    /// get in with a one-time `shoestring break-glass` link).
+    #[arg(long, env = "SSO_ONLY", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub sso_only: bool,
+    /// The badge issuer's name in Open Badges documents and on verification pages.
+    #[arg(long, env = "BADGE_ISSUER_NAME", default_value = "Shoestring", global = true)]
+    pub badge_issuer_name: String,
+    /// The badge issuer's contact address in Open Badges documents (optional).
+    #[arg(long, env = "BADGE_ISSUER_EMAIL", global = true)]
+    pub badge_issuer_email: Option<String>,
+    /// The learning platform's API (e.g. https://learn.example.com); unset: no progress shown.
+    #[arg(long, env = "LEARNING_BASE_URL", global = true)]
+    pub learning_base_url: Option<String>,
+    /// The learning platform's API token, sent as `Authorization: Bearer <token>`.
+    #[arg(long, env = "LEARNING_TOKEN", global = true)]
+    pub learning_token: Option<Secret>,
+    /// The progress path under LEARNING_BASE_URL; `{email}` and `{course}` are filled in.
+    #[arg(
+        long,
+        env = "LEARNING_PATH_TEMPLATE",
+        default_value = "/api/v1/users/{email}/courses/{course}/progress",
+        global = true
+    )]
+    pub learning_path_template: String,
+    /// How old a person's progress may get before the background job reads it again.
+    #[arg(long, env = "LEARNING_REFRESH_MINUTES", default_value_t = 60, global = true)]
+    pub learning_refresh_minutes: i64,
     /// Media storage and backups.
     #[command(flatten)]
     pub storage: StorageSettings,
@@ -305,6 +375,13 @@ impl Settings {
         self.operations.validate(self.is_production())?;
         self.storage.validate()?;
         self.validate_outbound()?;
+        self.validate_sso()?;
+        if self.learning_base_url.as_ref().is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
+            return Err(problem("LEARNING_BASE_URL", "must be an http(s) URL"));
+        }
+        if !(1..=10_080).contains(&self.learning_refresh_minutes) {
+            return Err(problem("LEARNING_REFRESH_MINUTES", "must be between 1 and 10080 (a week)"));
+        }
         self.validate_question_home()?;
         if self.is_production() {
             self.validate_production()?;
@@ -340,6 +417,34 @@ impl Settings {
         let valid = !slug.is_empty() && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !valid {
             return Err(problem("QUESTION_HOME", "must be a question's slug (lower-case letters, digits, hyphens)"));
+        }
+        Ok(())
+    }
+
+    fn validate_sso(&self) -> Result<(), ConfigError> {
+        let Some(issuer) = &self.oidc_issuer_url else {
+            if self.sso_only {
+                return Err(problem("SSO_ONLY", "needs OIDC_ISSUER_URL"));
+            }
+            return Ok(());
+        };
+        if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+            return Err(problem("OIDC_ISSUER_URL", "must be an http(s) URL"));
+        }
+        if self.oidc_client_id.trim().is_empty() {
+            return Err(problem("OIDC_CLIENT_ID", "set the client id registered with the provider"));
+        }
+        if self.oidc_client_secret.as_ref().is_none_or(|s| s.expose().is_empty()) {
+            return Err(problem("OIDC_CLIENT_SECRET", "set the client secret registered with the provider"));
+        }
+        if !(1..=60).contains(&self.oidc_timeout_secs) {
+            return Err(problem("OIDC_TIMEOUT_SECS", "must be between 1 and 60"));
+        }
+        if self.is_production() && !issuer.starts_with("https://") {
+            return Err(problem("OIDC_ISSUER_URL", "must be an https:// URL in production"));
+        }
+        if self.is_production() && self.oidc_allowed_domains.iter().all(|d| d.trim().is_empty()) {
+            return Err(problem("OIDC_ALLOWED_DOMAINS", "list the email domains that may sign in"));
         }
         Ok(())
     }
@@ -511,6 +616,24 @@ mod tests {
         let mut s = production();
         s.password_min_length = 7;
         assert_eq!(s.validate().unwrap_err().setting, "PASSWORD_MIN_LENGTH");
+    }
+
+    #[test]
+    fn single_sign_on_needs_a_client_and_in_production_https_and_domains() {
+        let mut s = production();
+        s.sso_only = true;
+        assert_eq!(s.validate().unwrap_err().setting, "SSO_ONLY");
+        s.oidc_issuer_url = Some("https://login.example.com".into());
+        assert_eq!(s.validate().unwrap_err().setting, "OIDC_CLIENT_ID");
+        s.oidc_client_id = "shoestring".into();
+        assert_eq!(s.validate().unwrap_err().setting, "OIDC_CLIENT_SECRET");
+        s.oidc_client_secret = Some(Secret::new("s3cret-🔑"));
+        assert_eq!(s.validate().unwrap_err().setting, "OIDC_ALLOWED_DOMAINS");
+        s.oidc_allowed_domains = vec!["example.com".into()];
+        assert!(s.validate().is_ok());
+        s.oidc_issuer_url = Some("http://login.example.com".into());
+        assert_eq!(s.validate().unwrap_err().setting, "OIDC_ISSUER_URL");
+        assert!(!format!("{s:?}").contains("s3cret"));
     }
 
     #[test]

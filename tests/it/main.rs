@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod architecture;
+mod badges;
 mod blog;
 mod kernel;
 mod ops;

@@ -1,6 +1,7 @@
 //! Accounts: sign-up with email confirmation, login and logout, profile, email and password
 //! changes, password reset, account deletion and export, and the staff user list — as pages
-//! and as the playbook-compatible JSON API. Other apps use `CurrentUser`/`StaffUser`/`Viewer`.
+//! and as the playbook-compatible JSON API; single sign-on through OpenID Connect (`sso`), with
+//! a break-glass staff link. Other apps use `CurrentUser`/`StaffUser`/`Viewer`.
 
 mod api;
 mod emails;
@@ -12,6 +13,7 @@ mod model;
 mod pages;
 mod sections;
 mod service;
+mod sso;
 mod store;
 
 use axum::Router;
@@ -20,11 +22,13 @@ use utoipa_axum::router::OpenApiRouter;
 pub use extract::{CurrentUser, MaybeUser, Origin, StaffUser, Viewer, start_session};
 pub use invariants::check_invariants;
 pub use model::{SessionInfo, User};
+pub use pages::sso_only_gate;
 pub use sections::{Summary, SummaryLine, UserSection, UserSections};
+pub use service::issue_break_glass_link;
 pub use service::{
     AccountStats, AccountsError, LoginAttempt, StaffActor, USERS_PER_PAGE, UserEditInput, account_stats, authenticate,
-    cleanup, create_superuser, delete_user, edit_user, find_user, list_users, normalize_stored_usernames,
-    revoke_sessions, send_password_reset, user_sessions,
+    cleanup, create_superuser, delete_user, edit_user, find_user, find_user_by_login, list_users,
+    normalize_stored_usernames, revoke_sessions, send_password_reset, user_sessions,
 };
 pub use store::{UserFilter, UserSort};
 

@@ -181,6 +181,8 @@ pub enum TokenPurpose {
     Confirm,
     Reset,
     EmailChange,
+    /// A one-time staff login printed by `shoestring break-glass`.
+    BreakGlass,
 }
 
 impl TokenPurpose {
@@ -189,6 +191,7 @@ impl TokenPurpose {
             TokenPurpose::Confirm => "confirm",
             TokenPurpose::Reset => "reset",
             TokenPurpose::EmailChange => "email_change",
+            TokenPurpose::BreakGlass => "break_glass",
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The staff console at `/admin/`: dashboard, users (search, filters, edits, sessions, bulk
-//! actions), posts, questions (their pages come from the questions app), and the audit trail.
+//! actions), posts, badges and questions (their pages come from those apps), and the audit trail.
 //! Staff only — by handler type (`StaffUser`) and by a guard on the whole router — and, with
 //! `ADMIN_HOST`, only on that host.
 
@@ -25,6 +25,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/admin/logout/", post(pages::login::logout))
         .route_layer(middleware::from_fn_with_state(state.clone(), admin_host_only));
     pages::router()
+        .merge(super::badges::console_router(state))
         .merge(super::questions::console_router())
         .route_layer(middleware::from_fn_with_state(state.clone(), guard))
         .merge(sign_in)

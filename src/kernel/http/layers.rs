@@ -174,7 +174,8 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
     let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     // A body the handler wrote itself stays; an `AppError`'s JSON becomes a page for browsers.
     let html = content_type.starts_with("text/html");
-    let json = content_type.starts_with("application/json");
+    // A JSON-LD document (a revoked Open Badges assertion is a 410 validators read) counts too.
+    let json = content_type.starts_with("application/json") || content_type.starts_with("application/ld+json");
     if (html && marked.is_none()) || (json && (marked.is_none() || is_api)) {
         return response;
     }

@@ -107,7 +107,7 @@ mod tests {
         let file = render(&[blog]);
         let admin = block(&file, "p.example.com");
 
-        assert!(admin.contains("@console path /admin /admin/* /accounts/login/ /accounts/logout/ /static/*"));
+        assert!(admin.contains("@console path /admin /admin/* /static/admin/*"));
         assert!(admin.contains("reverse_proxy @console 127.0.0.1:8101"));
         assert!(admin.contains("respond 404"));
         let outsider = admin.find("respond @outsider 403").unwrap();

@@ -6,4 +6,5 @@ mod profile;
 mod reset;
 mod security;
 mod signup;
+mod sso;
 mod staff;

@@ -37,6 +37,9 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("put", "/api/posts/{id}/"),
     ("delete", "/api/posts/{id}/"),
     ("post", "/api/posts/{id}/like/"),
+    ("get", "/api/badges/awards/"),
+    ("get", "/api/badges/classes/{id}/"),
+    ("get", "/api/badges/awards/{id}/verify/"),
 ];
 
 #[tokio::test]

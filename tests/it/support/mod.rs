@@ -4,8 +4,10 @@
 pub mod browser;
 pub mod cluster;
 pub mod db;
+pub mod oidc;
 pub mod smtp;
 pub mod source;
+pub mod validators;
 
 use std::net::SocketAddr;
 

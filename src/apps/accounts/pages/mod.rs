@@ -5,15 +5,17 @@ mod password;
 mod profile;
 mod session;
 mod signup;
+mod sso;
 mod staff;
 
 pub(super) use signup::{confirm, confirm_page};
+pub use sso::sso_only_gate;
 
 use askama::Template;
-use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 
 use crate::apps::accounts::service::{self, AccountsError};
 use crate::kernel::AppState;
@@ -41,6 +43,10 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/delete/", get(profile::delete_form).post(profile::delete))
         .route("/accounts/sessions/", post(profile::end_sessions))
         .route("/accounts/users/", get(staff::users_page))
+        .route("/accounts/sso/login/", post(sso::sso_start))
+        .route(super::sso::CALLBACK_PATH, get(sso::sso_callback))
+        .route("/accounts/break-glass/{token}/", get(sso::break_glass_page).post(sso::break_glass))
+        .layer(Extension(super::sso::SsoClient::default()))
 }
 
 /// A page that only says something: the outcome of a form, or an emailed link's result.

@@ -24,13 +24,35 @@ struct LoginPage {
     next: String,
     error: Option<&'static str>,
     not_confirmed: bool,
+    /// The single sign-on button's label, when single sign-on is configured.
+    sso_label: Option<String>,
+    /// Password login is offered (not with `SSO_ONLY`).
+    password_login: bool,
 }
 
-pub async fn login_form(viewer: Viewer, Query(query): Query<NextQuery>) -> Result<Response, AppError> {
+impl LoginPage {
+    fn new(state: &AppState, page: PageContext, login: String, next: String) -> Self {
+        Self {
+            page,
+            login,
+            next,
+            error: None,
+            not_confirmed: false,
+            sso_label: state.settings.oidc_issuer_url.as_ref().map(|_| state.settings.oidc_button_label.clone()),
+            password_login: !state.settings.sso_only,
+        }
+    }
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, AppError> {
     if viewer.user.is_some() {
         return Ok(Redirect::to(safe_next(&query.next, PROFILE)).into_response());
     }
-    render(&LoginPage { page: viewer.page, login: String::new(), next: query.next, error: None, not_confirmed: false })
+    render(&LoginPage::new(&state, viewer.page, String::new(), query.next))
 }
 
 pub async fn login(
@@ -53,7 +75,8 @@ pub async fn login(
         }
         Err(other) => return Err(other.into()),
     };
-    let page = LoginPage { page: viewer.page, login: form.login, next: form.next, error: Some(error), not_confirmed };
+    let page =
+        LoginPage { error: Some(error), not_confirmed, ..LoginPage::new(&state, viewer.page, form.login, form.next) };
     invalid(render(&page))
 }
 

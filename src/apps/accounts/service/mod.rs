@@ -3,16 +3,19 @@
 //! change that causes them; `errors.rs` says how their errors answer over HTTP.
 
 mod auth;
+mod breakglass;
 mod migrations;
 mod profile;
 mod reset;
 mod sessions;
 mod signup;
+mod sso;
 mod staff;
 
 use std::time::Duration;
 
 pub use auth::{LoginAttempt, authenticate};
+pub use breakglass::{issue_break_glass_link, use_break_glass};
 pub use migrations::normalize_stored_usernames;
 pub use profile::{
     NamesInput, change_password, confirm_email_change, delete_account, export_account, profile_summaries,
@@ -21,6 +24,7 @@ pub use profile::{
 pub use reset::{request_password_reset, reset_password};
 pub use sessions::{end_my_sessions, security_activity, user_sessions};
 pub use signup::{SignupInput, confirm_account, resend_confirmation, signup};
+pub use sso::{SsoError, sso_login};
 pub use staff::{
     AccountStats, StaffActor, USERS_PER_PAGE, UserEditInput, account_stats, cleanup, create_superuser, delete_user,
     edit_user, list_users, revoke_sessions, send_password_reset,
@@ -131,6 +135,7 @@ async fn issue_link(
         TokenPurpose::Confirm => AccountEmail::Confirm { user_id, nonce },
         TokenPurpose::Reset => AccountEmail::PasswordReset { user_id, nonce },
         TokenPurpose::EmailChange => AccountEmail::EmailChange { user_id, nonce, new_email: email.to_owned() },
+        TokenPurpose::BreakGlass => return Err(anyhow::anyhow!("break-glass links are printed, never mailed").into()),
     };
     emails::enqueue(tx, &mail, now).await?;
     Ok(())
@@ -183,6 +188,11 @@ async fn delete_with_sections(tx: &mut Tx, sections: &UserSections, user: &User)
 
 /// An action name and the fields it changed.
 struct EventKind(&'static str, Vec<audit::Change>);
+
+/// The user whose username or email is `login` (in any case), for other apps' staff tools.
+pub async fn find_user_by_login(state: &AppState, login: &str) -> Result<Option<User>> {
+    Ok(store::find_user_by_login(&state.db.pool, &login.trim().to_lowercase()).await?)
+}
 
 pub async fn find_user(state: &AppState, id: i64) -> Result<Option<User>> {
     Ok(store::find_user(&state.db.pool, id).await?)

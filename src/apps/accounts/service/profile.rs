@@ -180,6 +180,11 @@ pub async fn export_account(state: &AppState, sections: &UserSections, user: &Us
     for section in sections.iter() {
         exported.insert(section.key(), section.export(state, user).await?);
     }
+    let identities = store::identities_of(&state.db.pool, user.id).await?;
+    let identities = identities.into_iter().map(|(issuer, email, last_login_at)| {
+        serde_json::json!({"issuer": issuer, "email": email, "last_login_at": last_login_at})
+    });
+    exported.insert("single_sign_on", serde_json::Value::Array(identities.collect()));
     Ok(AccountExport {
         username: user.username.clone(),
         email: user.email.clone(),

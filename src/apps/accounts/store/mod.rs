@@ -1,10 +1,12 @@
 //! All SQL of the accounts app: users, emailed-link tokens and failed-login counters;
 //! `staff` holds the queries of the staff list and the admin console, `sessions` those over a
-//! user's signed-in sessions.
+//! user's signed-in sessions, `identities` those of single sign-on.
 
+mod identities;
 mod sessions;
 mod staff;
 
+pub use identities::*;
 pub use sessions::*;
 pub use staff::*;
 
@@ -30,6 +32,11 @@ macro_rules! select_users {
 
 pub async fn find_user(pool: &AnyPool, id: i64) -> sqlx::Result<Option<User>> {
     sqlx::query_as(select_users!("WHERE id = $1")).bind(id).fetch_optional(pool).await
+}
+
+/// A user as `tx` sees it (a row it has just written included).
+pub async fn find_user_in(tx: &mut Tx, id: i64) -> sqlx::Result<Option<User>> {
+    sqlx::query_as(select_users!("WHERE id = $1")).bind(id).fetch_optional(&mut **tx).await
 }
 
 /// The live session whose id hashes to `id_hash`, as its stored data, with its signed-in user:
