@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `migrate`, `createsuperuser`, `seed`, `break-glass`,
-//! `send-test-email`, and the operations (`backup`, `restore`, `db copy`, `media copy`). Each
+//! `send-test-email`, `check --deploy`, and the operations (`backup`, `restore`, `db copy`, `media copy`). Each
 //! subcommand is a few lines that call into the library.
 
 use std::io::{BufRead, Write};
@@ -16,6 +16,7 @@ use crate::kernel::email::Message;
 use crate::kernel::lifecycle;
 use crate::kernel::security::password::Password;
 use crate::kernel::telemetry;
+use crate::ops::deploy_check;
 
 /// Prints a line for the operator; an unwritable stdout (a closed pipe) is not an error.
 macro_rules! say {
@@ -62,6 +63,17 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Check the settings; with --deploy, everything a production deployment needs (exit status 1
+    /// on any error).
+    Check {
+        /// Run the deployment checks: secrets, HTTPS and headers, cookies, mail (with a test
+        /// connection, no mail sent), error mail, metrics, permissions, backups, database, disk.
+        #[arg(long)]
+        deploy: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Set up a server (firewall, SSH, fail2ban, Caddy, units) and the sites on it.
     Server(crate::ops::server::cli::ServerArgs),
     /// Back up the database and media into one archive (see also `backup verify`, `backup list`).
@@ -104,6 +116,10 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The report is the output: no log lines around it (production logs go to stdout).
+    if let Some(Command::Check { deploy, json }) = cli.command {
+        return check(cli.settings, deploy, json).await;
+    }
     telemetry::init(cli.settings.is_production());
     // These work on databases and stores they name themselves, without the app's state.
     let command = match cli.command.unwrap_or(Command::Serve) {
@@ -115,6 +131,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Media { action } => {
             cli.settings.validate()?;
             return crate::ops::commands::media(&cli.settings, action).await;
+        }
+        Command::Serve => {
+            deploy_check::before_start(&cli.settings)?;
+            Command::Serve
         }
         other => other,
     };
@@ -150,7 +170,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup(args) => crate::ops::commands::backup(&state, &crate::ops_hooks(&state), args).await,
-        Command::Restore(_) | Command::Db { .. } | Command::Media { .. } => {
+        Command::Restore(_) | Command::Db { .. } | Command::Media { .. } | Command::Check { .. } => {
             anyhow::bail!("this command runs without the app's state")
         }
     }
@@ -158,6 +178,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(state: AppState) -> anyhow::Result<()> {
     crate::migrate(&state).await?;
+    deploy_check::at_start(&state, deploy_check::AppRouter(crate::app)).await?;
     let listener = lifecycle::listener(state.settings.bind)?;
     tracing::info!(address = %listener.local_addr()?, env = ?state.settings.env, "listening");
     let (stop, stopped) = watch::channel(false);
@@ -177,6 +198,25 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     sqlx::query("SELECT 1").execute(&state.db.pool).await?;
     lifecycle::notify_ready();
     crate::serve(state, listener, stopped).await?;
+    Ok(())
+}
+
+/// `check` validates the settings; `check --deploy` prints the deployment report and fails
+/// when it has errors.
+async fn check(settings: Settings, deploy: bool, json: bool) -> anyhow::Result<()> {
+    if !deploy {
+        settings.validate()?;
+        say!("The settings are valid. `shoestring check --deploy` checks a deployment.");
+        return Ok(());
+    }
+    let report = deploy_check::command(settings, deploy_check::AppRouter(crate::app)).await;
+    if json {
+        say!("{}", report.to_json());
+    } else {
+        say!("{}", report.to_text().trim_end());
+    }
+    let errors = report.count(crate::ops::report::Severity::Error);
+    anyhow::ensure!(errors == 0, "the deployment checks found {errors} error(s)");
     Ok(())
 }
 

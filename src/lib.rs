@@ -69,7 +69,9 @@ pub fn app(state: AppState) -> Router {
     }
     let health = kernel::http::health::router(state.clone(), readiness_checks());
     let routes = routes.layer(axum::middleware::from_fn_with_state(state.clone(), apps::accounts::sso_only_gate));
-    health.merge(layers::wrap(routes.layer(Extension(user_sections())), state))
+    // The console's deployment checks ask a fresh copy of this router, as the command does.
+    let routes = routes.layer(Extension(user_sections())).layer(Extension(ops::deploy_check::AppRouter(app)));
+    health.merge(layers::wrap(routes, state))
 }
 
 /// What `/readyz` asks beyond the kernel's own checks: backups and restore drills, which warn

@@ -14,8 +14,10 @@ pub use operations::{MetricsBind, OperationsSettings};
 pub use storage::{StorageSettings, parse_every};
 
 /// The development secret: fine on a laptop, refused in production.
-const DEV_SECRET_KEY: &str = "development-only-secret-key-do-not-use-in-production-0123456789abcdef";
-const MIN_SECRET_LEN: usize = 64;
+pub const DEV_SECRET_KEY: &str = "development-only-secret-key-do-not-use-in-production-0123456789abcdef";
+pub const MIN_SECRET_LEN: usize = 64;
+/// Fewer different characters than this is a pattern, not a random secret.
+pub const MIN_SECRET_DISTINCT: usize = 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum AppEnv {
@@ -87,6 +89,10 @@ pub struct Settings {
     /// `development` (local outbox, readable logs) or `production` (strict checks, JSON logs).
     #[arg(long = "env", env = "APP_ENV", value_enum, default_value = "development", global = true)]
     pub env: AppEnv,
+    /// Ask browsers to put this site on their HSTS preload lists (`; preload` in
+    /// Strict-Transport-Security). Only once every subdomain serves HTTPS: leaving a list takes months.
+    #[arg(long, env = "HSTS_PRELOAD", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub hsts_preload: bool,
     /// Address the HTTP server listens on.
     #[arg(long, env = "BIND", default_value = "127.0.0.1:8000", global = true)]
     pub bind: SocketAddr,
@@ -342,6 +348,20 @@ impl Settings {
         self.api_docs.unwrap_or(!self.is_production())
     }
 
+    /// The folder that holds the data: the SQLite file's folder, or the media folder when the
+    /// database is elsewhere (canonical when it exists).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        let url = self.database_url.expose();
+        let sqlite_dir = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .map(|path| path.split('?').next().unwrap_or(path))
+            .and_then(|file| std::path::Path::new(file).parent().map(std::path::Path::to_path_buf))
+            .filter(|dir| !dir.as_os_str().is_empty());
+        let dir = sqlite_dir.unwrap_or_else(|| self.media_dir.clone());
+        dir.canonicalize().unwrap_or(dir)
+    }
+
     pub fn is_sqlite(&self) -> bool {
         self.database_url.expose().starts_with("sqlite:")
     }
@@ -455,7 +475,7 @@ impl Settings {
             return Err(problem("SECRET_KEY", "set a random secret of at least 64 characters"));
         }
         let distinct: std::collections::HashSet<char> = key.chars().collect();
-        if distinct.len() < 16 {
+        if distinct.len() < MIN_SECRET_DISTINCT {
             return Err(problem("SECRET_KEY", "too repetitive; use a random secret"));
         }
         if self.allowed_hosts.iter().all(|h| h.trim().is_empty()) {
@@ -511,7 +531,8 @@ fn check_link_template(
     Ok(())
 }
 
-fn smtp_url_is_encrypted(url: &str) -> bool {
+/// Whether mail to this SMTP URL travels encrypted: implicit TLS, or STARTTLS that must succeed.
+pub fn smtp_url_is_encrypted(url: &str) -> bool {
     url.starts_with("smtps://") || (url.starts_with("smtp://") && url.contains("tls=required"))
 }
 

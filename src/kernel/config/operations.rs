@@ -30,6 +30,10 @@ pub struct OperationsSettings {
     /// Sentry's DSN: errors and panics go there too (scrubbed as error mail is).
     #[arg(long, env = "SENTRY_DSN", global = true)]
     pub sentry_dsn: Option<Secret>,
+    /// The environment file these settings are kept in (systemd's EnvironmentFile), if any:
+    /// `check --deploy` makes sure no other user can read or change it.
+    #[arg(long, env = "ENV_FILE", global = true)]
+    pub env_file: Option<std::path::PathBuf>,
     /// `/readyz` fails when the oldest due job has waited longer than this many seconds.
     #[arg(long, env = "READY_MAX_JOB_DELAY_SECS", default_value_t = 300, global = true)]
     pub ready_max_job_delay_secs: i64,

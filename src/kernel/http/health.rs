@@ -5,7 +5,6 @@
 //! session, and any Host (a proxy's health check calls the upstream by address). Checks an app
 //! or operations code adds (backups, say) arrive as `ReadinessCheck`s; they can only warn.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -120,7 +119,8 @@ async fn job_queue(state: &AppState) -> Check {
 
 /// Room on the disk that holds the data (the SQLite file, uploads).
 fn disk(state: &AppState) -> Check {
-    let dir = data_dir(state);
+    // A folder not made yet (media on first upload) is on the disk of the working directory.
+    let dir = Some(state.settings.data_dir()).filter(|d| d.exists()).unwrap_or_else(|| ".".into());
     let min = state.settings.operations.ready_min_free_mb;
     check(
         "disk",
@@ -136,16 +136,4 @@ fn disk(state: &AppState) -> Check {
             Err(err) => Err(format!("cannot read {}: {err}", dir.display())),
         },
     )
-}
-
-/// The SQLite file's folder, or the media folder when the database is elsewhere.
-fn data_dir(state: &AppState) -> PathBuf {
-    let url = state.settings.database_url.expose();
-    let sqlite_dir = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .map(|path| path.split('?').next().unwrap_or(path))
-        .and_then(|file| std::path::Path::new(file).parent().map(std::path::Path::to_path_buf))
-        .filter(|dir| !dir.as_os_str().is_empty());
-    sqlite_dir.unwrap_or_else(|| state.settings.media_dir.clone()).canonicalize().unwrap_or_else(|_| PathBuf::from("."))
 }

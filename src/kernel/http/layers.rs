@@ -32,6 +32,8 @@ use crate::kernel::session::DbSessionStore;
 
 const BODY_LIMIT: usize = 64 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+const HSTS_PRELOAD: &str = "max-age=31536000; includeSubDomains; preload";
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -62,15 +64,37 @@ pub fn wrap(router: Router<AppState>, state: AppState) -> Router {
     router.layer(stack).with_state(state)
 }
 
-/// The session layer: HttpOnly, SameSite=Lax, `__Host-` prefixed and Secure in production.
-fn session_layer(settings: &Settings, store: DbSessionStore) -> SessionManagerLayer<DbSessionStore> {
+/// The session cookie's name and attributes. The session layer is built from these, and
+/// `check --deploy` reads them: a GET sets no session cookie, so no response shows them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionCookie {
+    pub name: &'static str,
+    pub http_only: bool,
+    pub secure: bool,
+    pub same_site: SameSite,
+    pub path: &'static str,
+}
+
+/// HttpOnly, SameSite=Lax, `__Host-` prefixed and Secure in production.
+pub fn session_cookie(settings: &Settings) -> SessionCookie {
     let production = settings.is_production();
+    SessionCookie {
+        name: if production { "__Host-sessionid" } else { "sessionid" },
+        http_only: true,
+        secure: production,
+        same_site: SameSite::Lax,
+        path: "/",
+    }
+}
+
+fn session_layer(settings: &Settings, store: DbSessionStore) -> SessionManagerLayer<DbSessionStore> {
+    let cookie = session_cookie(settings);
     SessionManagerLayer::new(store)
-        .with_name(if production { "__Host-sessionid" } else { "sessionid" })
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(production)
-        .with_path("/")
+        .with_name(cookie.name)
+        .with_http_only(cookie.http_only)
+        .with_same_site(cookie.same_site)
+        .with_secure(cookie.secure)
+        .with_path(cookie.path)
         .with_expiry(Expiry::OnInactivity(time::Duration::days(settings.session_idle_days)))
 }
 
@@ -145,7 +169,8 @@ async fn security_headers(State(state): State<AppState>, req: Request, next: Nex
     set(HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
     set(header::CACHE_CONTROL, "no-store");
     if state.settings.is_production() {
-        set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
+        let hsts = if state.settings.hsts_preload { HSTS_PRELOAD } else { HSTS };
+        set(header::STRICT_TRANSPORT_SECURITY, hsts);
     }
     response
 }

@@ -1,7 +1,9 @@
-//! The dashboard: counts, sign-ups per day, the latest audit entries, and the state of backups
-//! (the last backup and restore drill, and what needs attention).
+//! The dashboard: counts, sign-ups per day, the latest audit entries, the state of backups
+//! (the last backup and restore drill, and what needs attention), and the deployment checks
+//! that are not ok (those of `check --deploy`, without its SMTP test send).
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
 
@@ -13,6 +15,8 @@ use crate::kernel::AppState;
 use crate::kernel::audit::{self, Filter};
 use crate::kernel::clock::format_timestamp;
 use crate::kernel::http::{AppError, PageContext, render};
+use crate::ops::deploy_check::{self, AppRouter};
+use crate::ops::report::Finding;
 
 #[derive(Template)]
 #[template(path = "admin/dashboard.html")]
@@ -32,6 +36,7 @@ struct DashboardPage {
     backup: Option<RunView>,
     drill: Option<RunView>,
     backup_warnings: Vec<String>,
+    deploy_findings: Vec<Finding>,
 }
 
 /// A backup or drill run as the dashboard shows it.
@@ -57,6 +62,7 @@ impl From<crate::ops::status::Run> for RunView {
 
 pub async fn dashboard_page(
     State(state): State<AppState>,
+    Extension(app): Extension<AppRouter>,
     _staff: StaffUser,
     viewer: Viewer,
 ) -> Result<Response, AppError> {
@@ -73,6 +79,8 @@ pub async fn dashboard_page(
         storage.drill_every_secs().is_some(),
     )
     .await?;
+    let probes = deploy_check::gather(&state, (app.0)(state.clone())).await;
+    let deploy_findings = deploy_check::needing_attention(&deploy_check::report(&state.settings, &probes));
     render(&DashboardPage {
         page: viewer.page,
         users: stats.users,
@@ -89,5 +97,6 @@ pub async fn dashboard_page(
         backup: backups.last_backup.map(RunView::from),
         drill: backups.last_drill.map(RunView::from),
         backup_warnings: backups.warnings,
+        deploy_findings,
     })
 }
