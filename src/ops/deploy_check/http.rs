@@ -238,6 +238,46 @@ fn content_security_policy(pages: &[Page]) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::report::Severity;
+
+    fn page(headers: &[(&'static str, &'static str)]) -> Page {
+        let mut map = axum::http::HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(*name, axum::http::HeaderValue::from_static(value));
+        }
+        Page { path: "/".into(), status: 200, headers: map }
+    }
+
+    #[test]
+    fn a_referrer_policy_must_be_valid_and_should_not_leak_full_urls() {
+        let severity = |value| referrer_policy(&[page(&[("referrer-policy", value)])]).severity;
+        assert_eq!(severity("strict-origin-when-cross-origin"), Severity::Ok);
+        assert_eq!(severity("no-referrer, strict-origin"), Severity::Ok);
+        assert_eq!(severity("unsafe-url"), Severity::Warning);
+        assert_eq!(severity("same-site"), Severity::Error);
+        assert_eq!(referrer_policy(&[page(&[])]).severity, Severity::Error);
+    }
+
+    #[test]
+    fn framing_needs_x_frame_options_and_prefers_frame_ancestors_too() {
+        let both = page(&[
+            ("x-frame-options", "DENY"),
+            ("content-security-policy", "default-src 'self'; frame-ancestors 'none'"),
+        ]);
+        assert_eq!(framing(&[both]).severity, Severity::Ok);
+        assert_eq!(framing(&[page(&[("x-frame-options", "DENY")])]).severity, Severity::Warning);
+        assert_eq!(framing(&[page(&[("x-frame-options", "SAMEORIGIN")])]).severity, Severity::Error);
+    }
+
+    #[test]
+    fn an_unsafe_opener_policy_is_a_warning_and_none_an_error() {
+        assert_eq!(opener_policy(&[page(&[("cross-origin-opener-policy", "same-origin")])]).severity, Severity::Ok);
+        assert_eq!(
+            opener_policy(&[page(&[("cross-origin-opener-policy", "unsafe-none")])]).severity,
+            Severity::Warning
+        );
+        assert_eq!(opener_policy(&[page(&[])]).severity, Severity::Error);
+    }
 
     #[test]
     fn hsts_max_age_and_directives_are_read_from_the_header() {
