@@ -201,7 +201,6 @@ async fn a_production_app_sends_every_header_and_secure_cookies() {
         "SEC-CSP",
         "OPS-DB",
         "OPS-DB-MIGRATED",
-        "OPS-DISK",
     ] {
         assert_severity(&findings, id, Severity::Ok);
     }
