@@ -197,7 +197,10 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     // Ready once migrations ran and the database answered a query.
     sqlx::query("SELECT 1").execute(&state.db.pool).await?;
     lifecycle::notify_ready();
+    let alerts = state.alerts.clone();
     crate::serve(state, listener, stopped).await?;
+    // Events for the error tracker still queued leave before the process does.
+    alerts.flush(std::time::Duration::from_secs(2));
     Ok(())
 }
 

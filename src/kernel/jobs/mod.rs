@@ -17,6 +17,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::kernel::alerts::{self, Alerts, Incident, Kind};
 use crate::kernel::clock::Clock;
 use crate::kernel::db::{Db, Tx};
 
@@ -94,11 +95,18 @@ pub struct Worker {
     db: Db,
     clock: Clock,
     registry: Arc<Registry>,
+    alerts: Option<Alerts>,
 }
 
 impl Worker {
     pub fn new(db: Db, clock: Clock, registry: Registry) -> Self {
-        Self { db, clock, registry: Arc::new(registry) }
+        Self { db, clock, registry: Arc::new(registry), alerts: None }
+    }
+
+    /// Reports jobs that fail their last attempt.
+    pub fn reporting_to(mut self, alerts: Alerts) -> Self {
+        self.alerts = Some(alerts);
+        self
     }
 
     /// Runs every job that is due now, one after the other; returns how many ran.
@@ -132,6 +140,10 @@ impl Worker {
                 tracing::warn!(job_id = job.id, kind = %job.kind, attempt = job.attempts, dead, error = %error, "job failed");
                 let retry_at = self.clock.now() + backoff_secs(job.attempts);
                 store::fail_job(&self.db, job.id, dead, retry_at, &format!("{error:#}")).await?;
+                // A dead error mail is only logged: mailing about it could loop.
+                if let Some(alerts) = self.alerts.as_ref().filter(|_| dead && job.kind != alerts::MAIL_JOB) {
+                    alerts.record(&Incident::from_error(Kind::DeadJob, &error).in_job(&job.kind)).await;
+                }
             }
         }
         Ok(())
