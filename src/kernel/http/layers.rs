@@ -43,6 +43,7 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 /// Wraps the app's routes in the whole middleware stack.
 pub fn wrap(router: Router<AppState>, state: AppState) -> Router {
     let store = DbSessionStore::new(state.db.clone(), state.clock.clone());
+    let counting = state.settings.operations.metrics_bind.0.is_some();
     let stack = ServiceBuilder::new()
         .layer(SetSensitiveRequestHeadersLayer::new([header::COOKIE, header::AUTHORIZATION]))
         .layer(SetRequestIdLayer::new(X_REQUEST_ID, FastRequestId))
@@ -52,7 +53,8 @@ pub fn wrap(router: Router<AppState>, state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID))
-        .layer(middleware::from_fn_with_state(state.clone(), count_request))
+        // Without a metrics listener nobody reads the counts: the layer is left out.
+        .option_layer(counting.then(|| middleware::from_fn_with_state(state.clone(), count_request)))
         .layer(middleware::from_fn_with_state(state.clone(), security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(CatchPanicLayer::custom(super::failure::panic_response))
