@@ -50,9 +50,13 @@ fn free_space(disk: &Disk, min_mb: u64) -> Finding {
     let fix = "free space on that disk (old backups in BACKUP_WORK_DIR, logs) or grow it";
     match disk.free_mb {
         Err(ref err) => Finding::error(id, format!("cannot read the free space of {dir}: {err}"), fix),
-        Ok(free) if free < min_mb => {
-            Finding::error(id, format!("{free} MiB free on {dir}, below READY_MIN_FREE_MB ({min_mb})"), fix)
-        }
+        // A warning, not an error: refusing to start would turn a nearly full disk into an outage,
+        // while /readyz already fails and reads can still be served.
+        Ok(free) if free < min_mb => Finding::warning(
+            id,
+            format!("{free} MiB free on {dir}, below READY_MIN_FREE_MB ({min_mb}): /readyz fails"),
+            fix,
+        ),
         // A backup needs room for a snapshot next to the database: warn well before /readyz fails.
         Ok(free) if free < 4 * min_mb => Finding::warning(id, format!("only {free} MiB free on {dir}"), fix),
         Ok(free) => Finding::ok(id, format!("{free} MiB free on {dir}")),
