@@ -138,7 +138,9 @@ async fn migrations(db: &Db) -> Result<Migrations, String> {
 
 fn disk(settings: &Settings) -> Disk {
     let dir = settings.data_dir();
-    let free_mb = rustix::fs::statvfs(&dir)
+    // Before the first upload the media folder may not exist yet: its disk is its parent's.
+    let measured = dir.ancestors().find(|d| d.exists()).unwrap_or(Path::new("/"));
+    let free_mb = rustix::fs::statvfs(measured)
         .map(|stat| stat.f_bavail.saturating_mul(stat.f_frsize) / (1024 * 1024))
         .map_err(|e| e.to_string());
     Disk { dir, free_mb }
