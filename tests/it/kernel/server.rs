@@ -158,3 +158,18 @@ async fn shutdown_waits_no_longer_than_the_header_deadline_for_silent_or_slow_cl
     assert!(took < Duration::from_millis(2500), "shutdown waited {took:?} for clients that send nothing");
     assert!(refused, "a new connection was accepted after shutdown");
 }
+
+#[tokio::test]
+async fn a_new_connection_during_the_lame_duck_window_is_served_and_told_to_close() {
+    let mut app = stoppable(2000).await;
+
+    app.begin_stop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut conn = TcpStream::connect(app.addr).await.unwrap();
+    conn.write_all(b"GET /up HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
+    let (answer, _) = read_to_close(&mut conn).await;
+    app.stop_server().await;
+
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+}
