@@ -1,16 +1,17 @@
--- The restart test's keep-alive workload for wrk: in turn the home page, a signed-in JSON read
--- and a signed-in GraphQL write (a like toggled), on the session in the SESSION env variable;
--- with READS_ONLY=1 the two reads alone. done() prints one RESULT line for .ci/restart-test.sh.
+-- The restart test's keep-alive workloads for wrk, on the session in the SESSION env variable.
+-- MODE=reads: the home page and a signed-in JSON read in turn; MODE=writes: a signed-in GraphQL
+-- write (a POST with a body: a like toggled). done() prints one RESULT line for the script.
 local session = "sessionid=" .. (os.getenv("SESSION") or "")
 local requests = {}
 local n = 0
 
 function init(args)
-  requests[1] = wrk.format("GET", "/")
-  requests[2] = wrk.format("GET", "/api/profile/", { Cookie = session })
-  if os.getenv("READS_ONLY") ~= "1" then
-    requests[3] = wrk.format("POST", "/graphql", { Cookie = session, ["Content-Type"] = "application/json" },
+  if os.getenv("MODE") == "writes" then
+    requests[1] = wrk.format("POST", "/graphql", { Cookie = session, ["Content-Type"] = "application/json" },
       '{"query": "mutation { toggleLike(id: 1) { liked } }"}')
+  else
+    requests[1] = wrk.format("GET", "/")
+    requests[2] = wrk.format("GET", "/api/profile/", { Cookie = session })
   end
 end
 
