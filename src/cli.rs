@@ -180,11 +180,14 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     // Ready once migrations ran and the database answered a query.
     sqlx::query("SELECT 1").execute(&state.db.pool).await?;
     lifecycle::notify_ready();
+    let alerts = state.alerts.clone();
     crate::serve(state, listener, stopped).await?;
     // The worker finishes its job or gives it back within the same grace as requests.
     if let Some(worker) = worker {
         let _ = worker.await;
     }
+    // Events for the error tracker still queued leave before the process does.
+    alerts.flush(std::time::Duration::from_secs(2));
     tracing::info!(event = "stopped", "stopped");
     Ok(())
 }

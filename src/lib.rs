@@ -103,6 +103,7 @@ pub fn job_registry(state: &AppState) -> Registry {
     apps::badges::register_jobs(&mut registry, state);
     ops::jobs::register_jobs(&mut registry, state, &ops_hooks(state));
     apps::questions::register_jobs(&mut registry, state);
+    kernel::alerts::register_jobs(&mut registry, state);
     registry
 }
 
@@ -165,7 +166,7 @@ async fn smoke_on_copy(settings: Arc<kernel::config::Settings>, copy: ops::Resto
 }
 
 pub fn worker(state: &AppState) -> Worker {
-    Worker::new(state.db.clone(), state.clock.clone(), job_registry(state))
+    Worker::new(state.db.clone(), state.clock.clone(), job_registry(state)).reporting_to(state.alerts.clone())
 }
 
 /// Serves `app` on `listener` until `shutdown` turns true, then drains in-flight requests

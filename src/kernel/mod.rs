@@ -1,6 +1,7 @@
 //! Shared machinery: configuration, database, HTTP stack, security, email, jobs, media, telemetry.
 //! Nothing in here imports an app; apps build on it.
 
+pub mod alerts;
 pub mod audit;
 pub mod build_info;
 pub mod clock;
@@ -55,6 +56,8 @@ pub struct Services {
     pub metrics: Arc<metrics::Metrics>,
     /// The client for outside APIs.
     pub outbound: Outbound,
+    /// Error mail and error tracking.
+    pub alerts: alerts::Alerts,
 }
 
 impl std::ops::Deref for AppState {
@@ -98,6 +101,7 @@ impl AppState {
             images: Arc::new(ImageBudget::new(settings.image_memory_mb, IMAGE_WAIT)),
             metrics: Arc::new(metrics::Metrics::default()),
             outbound: Outbound::from_settings(&settings)?,
+            alerts: alerts::Alerts::new(&settings, db.clone(), clock.clone())?,
             limits: Arc::new(RateLimits::new(settings.rate_limits)),
             settings: Arc::new(settings),
             db,

@@ -12,6 +12,7 @@ use super::backup::{self, BackupOutcome};
 use super::drill::{self, Choice, DrillReport};
 use super::status::{self, Run, RunKind};
 use crate::kernel::AppState;
+use crate::kernel::alerts::{Incident, Kind};
 use crate::kernel::jobs::{Registry, Schedule};
 
 pub const BACKUP_JOB: &str = "ops.backup";
@@ -72,6 +73,7 @@ pub async fn run_backup(state: &AppState, to: Option<&str>) -> anyhow::Result<Ba
         },
         Err(err) => {
             tracing::error!(event = "backup_failed", error = %format!("{err:#}"), "backup failed");
+            state.alerts.record(&Incident::from_error(Kind::BackupFailed, err)).await;
             failed_run(started_at, started, err)
         }
     };
@@ -97,6 +99,7 @@ pub async fn run_drill(state: &AppState, hooks: &AppHooks, choice: &Choice) -> a
         },
         Err(err) => {
             tracing::error!(event = "drill_failed", error = %format!("{err:#}"), "restore drill failed");
+            state.alerts.record(&Incident::from_error(Kind::DrillFailed, err)).await;
             failed_run(started_at, started, err)
         }
     };
@@ -109,8 +112,9 @@ pub async fn run_drill(state: &AppState, hooks: &AppHooks, choice: &Choice) -> a
 /// Logs an error event when backups or drills have gone stale (a schedule that silently stopped).
 async fn watch(state: &AppState) -> anyhow::Result<()> {
     for warning in &status::current_warnings(state).await? {
-        let event = if warning.contains("drill") { "drill_failed" } else { "backup_failed" };
-        tracing::error!(event, problem = %warning, "backups need attention");
+        let kind = if warning.contains("drill") { Kind::DrillFailed } else { Kind::BackupFailed };
+        tracing::error!(event = kind.as_str(), problem = %warning, "backups need attention");
+        state.alerts.record(&Incident::new(kind, [warning.clone()])).await;
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use super::model::User;
 use super::service;
 use crate::kernel::AppState;
 use crate::kernel::http::csrf::CsrfToken;
+use crate::kernel::http::failure::RequestUser;
 use crate::kernel::http::render::{NavUser, take_flashes};
 use crate::kernel::http::{AppError, PageContext};
 use crate::kernel::security::token::{hex, hmac_sha256};
@@ -106,6 +107,9 @@ impl FromRequestParts<AppState> for MaybeUser {
             .await
             .map_err(|_| AppError::Internal(anyhow::anyhow!("session layer missing")))?;
         let found = MaybeUser(session_user(state, &session).await?);
+        if let (Some(slot), Some(user)) = (parts.extensions.get::<RequestUser>(), &found.0) {
+            slot.set(user.id);
+        }
         parts.extensions.insert(found.clone());
         Ok(found)
     }

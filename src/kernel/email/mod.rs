@@ -61,12 +61,17 @@ impl Mailer {
         match self {
             Mailer::Smtp { transport, from } => {
                 let message_id = message.id.as_ref().map(|id| format!("<{id}.shoestring@{}>", from.email.domain()));
-                let email = lettre::Message::builder()
+                let builder = lettre::Message::builder()
                     .message_id(message_id)
                     .from(from.clone())
                     .to(message.to.parse()?)
-                    .subject(&message.subject)
-                    .multipart(MultiPart::alternative_plain_html(message.text.clone(), message.html.clone()))?;
+                    .subject(&message.subject);
+                // Error mail is plain text only.
+                let email = if message.html.is_empty() {
+                    builder.body(message.text.clone())?
+                } else {
+                    builder.multipart(MultiPart::alternative_plain_html(message.text.clone(), message.html.clone()))?
+                };
                 transport.send(email).await?;
                 Ok(())
             }

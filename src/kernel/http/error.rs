@@ -12,6 +12,8 @@ use serde::Serialize;
 
 use std::io::ErrorKind;
 
+use super::failure::Failure;
+use crate::kernel::alerts::{Incident, Kind};
 use crate::kernel::db::health::{self, Fault};
 use crate::kernel::validation::FieldErrors;
 
@@ -158,11 +160,16 @@ fn triage(err: anyhow::Error) -> AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let this = match self {
-            AppError::Internal(err) => triage(err),
-            other => other,
-        };
-        this.respond()
+        let AppError::Internal(err) = self else { return self.respond() };
+        let incident = Incident::from_error(Kind::ServerError, &err);
+        let this = triage(err);
+        // A bug or a full disk is news for the admins; a database outage is logged once instead.
+        let report = matches!(this, AppError::Internal(_) | AppError::InsufficientStorage);
+        let mut response = this.respond();
+        if report {
+            response.extensions_mut().insert(Failure(incident));
+        }
+        response
     }
 }
 

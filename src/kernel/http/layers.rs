@@ -24,8 +24,10 @@ use tracing::Level;
 
 use super::csrf::csrf_cookie;
 use super::error::{ErrorMessage, json_error};
+use super::failure::{Failure, RequestUser};
 use super::render::PageContext;
 use crate::kernel::AppState;
+use crate::kernel::alerts::RequestInfo;
 use crate::kernel::config::{Settings, strip_port};
 use crate::kernel::metrics::RequestLabels;
 use crate::kernel::session::DbSessionStore;
@@ -39,6 +41,7 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 /// Wraps the app's routes in the whole middleware stack.
 pub fn wrap(router: Router<AppState>, state: AppState) -> Router {
     let store = DbSessionStore::new(state.db.clone(), state.clock.clone());
+    let counting = state.settings.operations.metrics_bind.0.is_some();
     let stack = ServiceBuilder::new()
         .layer(SetSensitiveRequestHeadersLayer::new([header::COOKIE, header::AUTHORIZATION]))
         .layer(SetRequestIdLayer::new(X_REQUEST_ID, FastRequestId))
@@ -48,10 +51,11 @@ pub fn wrap(router: Router<AppState>, state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID))
-        .layer(middleware::from_fn_with_state(state.clone(), count_request))
+        // Without a metrics listener nobody reads the counts: the layer is left out.
+        .option_layer(counting.then(|| middleware::from_fn_with_state(state.clone(), count_request)))
         .layer(middleware::from_fn_with_state(state.clone(), security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), error_pages))
-        .layer(CatchPanicLayer::new())
+        .layer(CatchPanicLayer::custom(super::failure::panic_response))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(middleware::from_fn_with_state(state.clone(), allowed_hosts))
         .layer(CsrfLayer::new())
@@ -162,13 +166,19 @@ struct ErrorPage {
 /// One place that gives every error a body: JSON under `/api/` and for clients that speak JSON
 /// (a JSON body, or `Accept: application/json` without HTML), the app's HTML error page elsewhere.
 /// Responses a handler rendered itself (a form with its errors, GraphQL's error list) pass untouched.
-async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn error_pages(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let is_api = req.uri().path().starts_with("/api/") || speaks_json(req.headers());
     let console = PageContext::is_console_path(req.uri().path());
+    let watched = state.alerts.enabled().then(|| watch_request(&mut req));
     let response = next.run(req).await;
     let status = response.status();
     if status.as_u16() < 400 {
         return response;
+    }
+    if let (Some(Failure(incident)), Some((mut request, user))) = (response.extensions().get::<Failure>(), watched) {
+        request.status = status.as_u16();
+        request.user_id = user.get();
+        state.alerts.report(incident.clone().in_request(request));
     }
     let marked = response.extensions().get::<ErrorMessage>().map(|m| m.0.clone());
     let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -205,6 +215,19 @@ async fn error_pages(State(state): State<AppState>, req: Request, next: Next) ->
         }
     }
     replacement
+}
+
+/// What error mail says of a request, and the slot its user's id lands in.
+fn watch_request(req: &mut Request) -> (RequestInfo, RequestUser) {
+    let user = RequestUser::default();
+    req.extensions_mut().insert(user.clone());
+    let request = RequestInfo {
+        id: req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("").to_owned(),
+        method: req.method().to_string(),
+        route: req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned(),
+        ..RequestInfo::default()
+    };
+    (request, user)
 }
 
 fn speaks_json(headers: &axum::http::HeaderMap) -> bool {

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod csrf;
 pub mod error;
 pub mod extract;
+pub mod failure;
 pub mod health;
 pub mod layers;
 pub mod multipart;

@@ -19,6 +19,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::kernel::alerts::{self, Alerts, Incident, Kind};
 use crate::kernel::clock::Clock;
 use crate::kernel::db::{Db, Tx};
 
@@ -96,11 +97,18 @@ pub struct Worker {
     db: Db,
     clock: Clock,
     registry: Arc<Registry>,
+    alerts: Option<Alerts>,
 }
 
 impl Worker {
     pub fn new(db: Db, clock: Clock, registry: Registry) -> Self {
-        Self { db, clock, registry: Arc::new(registry) }
+        Self { db, clock, registry: Arc::new(registry), alerts: None }
+    }
+
+    /// Reports jobs that fail their last attempt.
+    pub fn reporting_to(mut self, alerts: Alerts) -> Self {
+        self.alerts = Some(alerts);
+        self
     }
 
     /// Runs every job that is due now, one after the other; returns how many ran.
@@ -141,6 +149,10 @@ impl Worker {
                 tracing::warn!(job_id = job.id, kind = %job.kind, attempt = job.attempts, dead, error = %error, "job failed");
                 let retry_at = self.clock.now() + backoff_secs(job.attempts);
                 store::fail_job(&self.db, job.id, dead, retry_at, &format!("{error:#}")).await?;
+                // A dead error mail is only logged: mailing about it could loop.
+                if let Some(alerts) = self.alerts.as_ref().filter(|_| dead && job.kind != alerts::MAIL_JOB) {
+                    alerts.record(&Incident::from_error(Kind::DeadJob, &error).in_job(&job.kind)).await;
+                }
             }
         }
         Ok(())
@@ -159,8 +171,8 @@ impl Worker {
     }
 
     /// Renews the lease of running job `id` until the returned guard is dropped (when the job
-    /// ends, or when the worker itself is stopped mid-job: then the lease runs out and another
-    /// worker takes the job).
+    /// ends, or when the worker is cut off mid-job without a chance to give the job back: then
+    /// the lease runs out and another worker takes the job).
     fn keep_lease(&self, id: i64) -> LeaseGuard {
         let (db, clock) = (self.db.clone(), self.clock.clone());
         LeaseGuard(tokio::spawn(async move {

@@ -105,3 +105,14 @@ async fn every_metric_the_grafana_dashboard_reads_exists() {
         );
     }
 }
+
+#[tokio::test]
+async fn with_metrics_off_requests_are_not_counted() {
+    let app = TestApp::spawn_with(|s| s.operations.metrics_bind = "off".parse().unwrap()).await;
+    let (url, _stop) = metrics_url(&app).await;
+
+    app.browser().get("/posts/").await;
+    let text = reqwest::get(&url).await.unwrap().text().await.unwrap();
+
+    assert!(!text.contains(r#"route="/posts/""#), "the request layer is left out");
+}

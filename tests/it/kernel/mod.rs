@@ -1,3 +1,4 @@
+mod alerts;
 mod faults;
 mod health;
 mod jobs;
