@@ -6,7 +6,8 @@ It binds the port once and passes it to each `shoestring serve` as fd 3 (LISTEN_
 LISTEN_PID), with NOTIFY_SOCKET pointing at its own datagram socket. A restart sends SIGTERM,
 waits for STOPPING=1 and the exit (status 0 expected), then starts the new process and waits for
 READY=1; meanwhile the kernel queues new connections on the socket, as it does under systemd.
-During one restart a slow request (its body sent over ~2 s) is in flight: it must end with 200.
+One more restart, once the test has stopped its load (`slow-go`), has a slow request (its body
+sent over ~2 s) in flight: it must end with 200.
 Every wait is bounded. Prints nothing; writes a JSON report. Standard library only.
 """
 
@@ -97,9 +98,9 @@ class SlowRequest(threading.Thread):
         self.in_flight.set()
 
 
-def restart(args, state, number):
+def restart(args, state, number, with_slow_request=False):
     """One restart the systemd way; returns its record (gap = SIGTERM until READY)."""
-    slow = SlowRequest(args.port) if number == args.slow_at else None
+    slow = SlowRequest(args.port) if with_slow_request else None
     if slow:
         slow.start()
         slow.in_flight.wait(10)
@@ -132,7 +133,6 @@ def main():
     parser.add_argument("--work", required=True, help="scratch folder: the notice socket, the go file, the report")
     parser.add_argument("--restarts", type=int, default=10)
     parser.add_argument("--settle", type=float, default=2.0, help="seconds of steady serving before each restart")
-    parser.add_argument("--slow-at", type=int, default=3, help="the restart with a slow request in flight")
     parser.add_argument("--log", required=True)
     args = parser.parse_args()
 
@@ -161,6 +161,13 @@ def main():
             break
         report["restarts"].append(restart(args, state, number))
     write(args.work, "restarted", report)
+
+    deadline = time.monotonic() + 120
+    while not os.path.exists(os.path.join(args.work, "slow-go")) and time.monotonic() < deadline and not stop.asked:
+        time.sleep(0.05)
+    if os.path.exists(os.path.join(args.work, "slow-go")):
+        report["slow_restart"] = restart(args, state, args.restarts + 1, with_slow_request=True)
+    write(args.work, "slow-done", report)
 
     stop.wait(300)
     os.kill(state["pid"], signal.SIGTERM)

@@ -1,11 +1,12 @@
 //! The HTTP server loop, in place of `axum::serve`, for the limits it lacks: a deadline for a
 //! request's headers (which also ends idle keep-alive connections), a cap on open connections
 //! (past it, new ones wait in the kernel's accept queue), and a shutdown that cannot be held up.
-//! On the signal it answers with `Connection: close` for a short lame-duck window, so clients stop
-//! reusing connections before they close, and keeps accepting meanwhile: under a stop-then-start
-//! restart (systemd's) the socket is then unserved only from the end of that window until the
-//! next process is ready. Then it stops accepting, drains in-flight requests until a deadline
-//! and drops what is left. Request bodies have their own deadline (`layers.rs`).
+//! On the signal it stops accepting (under socket activation new connections then wait in the
+//! queue for the next process), answers with `Connection: close` so clients stop reusing
+//! connections before they close, and waits for them to go, at most for the lame-duck window:
+//! busy clients leave within one request, so a restart is not held up by the full window. Then
+//! it drains in-flight requests until a deadline and drops what is left. Request bodies have
+//! their own deadline (`layers.rs`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,10 +32,6 @@ pub struct Limits {
     pub shutdown_grace: Duration,
 }
 
-/// How long before the end of the lame-duck window accepting stops: a connection accepted
-/// earlier has sent its request by then, and a shutdown closes only connections without one.
-const LAST_ACCEPT_BEFORE_DRAIN: Duration = Duration::from_millis(250);
-
 /// What every accepted connection shares.
 struct Acceptor {
     router: Router,
@@ -56,11 +53,12 @@ pub async fn run(router: Router, listener: TcpListener, limits: Limits, mut shut
         graceful: GracefulShutdown::new(),
     };
     acceptor.accept_until(&listener, stopped(&mut shutdown)).await;
-    acceptor.closing.store(true, Ordering::Release);
-    let settle = limits.lame_duck.min(LAST_ACCEPT_BEFORE_DRAIN);
-    acceptor.accept_until(&listener, tokio::time::sleep(limits.lame_duck - settle)).await;
     drop(listener);
-    tokio::time::sleep(settle).await;
+    acceptor.closing.store(true, Ordering::Release);
+    let lame_duck_over = tokio::time::Instant::now() + limits.lame_duck;
+    while acceptor.graceful.count() > 0 && tokio::time::Instant::now() < lame_duck_over {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     if tokio::time::timeout(limits.shutdown_grace, acceptor.graceful.shutdown()).await.is_err() {
         tracing::warn!(event = "shutdown_deadline", "connections still open at the shutdown deadline were dropped");
     }
