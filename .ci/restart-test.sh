@@ -174,7 +174,7 @@ for i in $(seq 1 "$CADDY_RESTARTS"); do
   sleep 3
   began=$(date +%s.%N)
   kill -TERM "$APP"
-  for _ in $(seq 1 400); do kill -0 "$APP" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 1 2000); do kill -0 "$APP" 2>/dev/null || break; sleep 0.02; done
   status=0
   wait "$APP" || status=$?
   [ "$status" = 0 ] || echo "restart $i: exit status $status" >>"$WORK/caddy.failures"
