@@ -177,20 +177,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(state: AppState) -> anyhow::Result<()> {
+    let signals = lifecycle::Signals::install()?;
     crate::migrate(&state).await?;
     deploy_check::at_start(&state, deploy_check::AppRouter(crate::app)).await?;
     let listener = lifecycle::listener(state.settings.bind)?;
     tracing::info!(address = %listener.local_addr()?, env = ?state.settings.env, "listening");
     let (stop, stopped) = watch::channel(false);
-    if state.settings.run_worker {
+    let worker = if state.settings.run_worker {
         let worker = crate::worker(&state);
         worker.register_schedules().await?;
-        tokio::spawn(worker.run(stopped.clone()));
-    }
+        let grace = state.settings.server_limits().shutdown_grace;
+        Some(tokio::spawn(worker.run(stopped.clone(), grace)))
+    } else {
+        None
+    };
     start_metrics(&state, stopped.clone());
     tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down");
+        signals.terminated().await;
+        tracing::info!(event = "shutting_down", "shutting down");
         lifecycle::notify_stopping();
         let _ = stop.send(true);
     });
@@ -199,8 +203,13 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     lifecycle::notify_ready();
     let alerts = state.alerts.clone();
     crate::serve(state, listener, stopped).await?;
+    // The worker finishes its job or gives it back within the same grace as requests.
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     // Events for the error tracker still queued leave before the process does.
     alerts.flush(std::time::Duration::from_secs(2));
+    tracing::info!(event = "stopped", "stopped");
     Ok(())
 }
 
@@ -233,24 +242,6 @@ fn start_metrics(state: &AppState, stopped: watch::Receiver<bool>) {
             tokio::spawn(crate::kernel::metrics::serve(state.clone(), listener, stopped));
         }
         Err(err) => tracing::warn!(address = %addr, error = %err, "metrics listener not started"),
-    }
-}
-
-/// Waits for SIGINT or SIGTERM. SIGHUP (sent by `systemctl reload` or a closing terminal)
-/// never ends the process: it is logged and ignored.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
-        return std::future::pending().await;
-    };
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    loop {
-        tokio::select! {
-            _ = &mut ctrl_c => return,
-            _ = term.recv() => return,
-            _ = hup.recv() => tracing::info!(event = "sighup_ignored", "SIGHUP received; nothing to reload"),
-        }
     }
 }
 

@@ -189,9 +189,10 @@ pub struct Settings {
     /// Open connections at most; more wait in the kernel's accept queue until one closes.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1000, global = true)]
     pub max_connections: usize,
-    /// On SIGTERM: seconds of answering with `Connection: close` before draining (so clients stop
-    /// reusing connections that are about to close), then seconds to finish in-flight requests
-    /// before the rest are dropped. Keep their sum below systemd's `TimeoutStopSec`.
+    /// On SIGTERM: milliseconds of answering with `Connection: close` before draining (so clients
+    /// stop reusing connections that are about to close), then seconds to finish in-flight
+    /// requests (and the worker's running job) before the rest are dropped or given back. Keep
+    /// their sum below systemd's `TimeoutStopSec`.
     #[arg(long, env = "LAME_DUCK_MS", default_value_t = 1000, global = true)]
     pub lame_duck_ms: u64,
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20, global = true)]

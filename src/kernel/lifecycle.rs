@@ -1,11 +1,13 @@
 //! The process's life under a supervisor: the listening socket handed over by systemd (socket
 //! activation, so the port stays open while the process restarts) or bound here, and the
-//! readiness and stopping notices systemd waits for with `Type=notify`.
+//! readiness and stopping notices systemd waits for with `Type=notify`, and the signals that
+//! end it: SIGTERM or SIGINT stop it gracefully; SIGHUP never does.
 
 use std::net::SocketAddr;
 
 use sd_notify::NotifyState;
 use tokio::net::TcpListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// The socket systemd passed as fd 3 (`LISTEN_FDS`/`LISTEN_PID`), or a new one bound to `bind`.
 pub fn listener(bind: SocketAddr) -> std::io::Result<TcpListener> {
@@ -33,5 +35,37 @@ pub fn notify_stopping() {
 fn notify(state: NotifyState<'_>) {
     if let Err(err) = sd_notify::notify(&[state]) {
         tracing::warn!(error = %err, "could not notify the service manager");
+    }
+}
+
+/// The signals that matter to a serving process, caught from the moment this is created: until
+/// then SIGHUP and SIGTERM would kill it outright (mid-migration, say) instead of being handled.
+pub struct Signals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+}
+
+impl Signals {
+    pub fn install() -> std::io::Result<Self> {
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Waits for SIGTERM or SIGINT. SIGHUP (a closing terminal, `kill -HUP`, a reload) is logged
+    /// and ignored: settings are read once at boot, so only a restart applies new ones.
+    pub async fn terminated(mut self) {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => return,
+                _ = self.int.recv() => return,
+                _ = self.hup.recv() => {
+                    tracing::info!(event = "sighup_ignored", "SIGHUP ignored: restart to apply settings");
+                }
+            }
+        }
     }
 }

@@ -1,9 +1,12 @@
 //! The HTTP server loop, in place of `axum::serve`, for the limits it lacks: a deadline for a
 //! request's headers (which also ends idle keep-alive connections), a cap on open connections
-//! (past it, new ones wait in the kernel's accept queue), and a shutdown that cannot be held up:
-//! on the signal it stops accepting, answers with `Connection: close` for a short lame-duck
-//! window so clients stop reusing connections before they close, then drains in-flight requests
-//! until a deadline and drops what is left. Request bodies have their own deadline (`layers.rs`).
+//! (past it, new ones wait in the kernel's accept queue), and a shutdown that cannot be held up.
+//! On the signal it stops accepting (under socket activation new connections then wait in the
+//! queue for the next process), answers with `Connection: close` so clients stop reusing
+//! connections before they close, and waits for them to go, at most for the lame-duck window:
+//! busy clients leave within one request, so a restart is not held up by the full window. Then
+//! it drains in-flight requests until a deadline and drops what is left. Request bodies have
+//! their own deadline (`layers.rs`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,44 +32,68 @@ pub struct Limits {
     pub shutdown_grace: Duration,
 }
 
+/// What every accepted connection shares.
+struct Acceptor {
+    router: Router,
+    builder: auto::Builder<TokioExecutor>,
+    slots: Arc<Semaphore>,
+    closing: Arc<AtomicBool>,
+    graceful: GracefulShutdown,
+}
+
 /// Serves `router` on `listener` until `shutdown` turns true, then winds down within the limits.
 pub async fn run(router: Router, listener: TcpListener, limits: Limits, mut shutdown: watch::Receiver<bool>) {
-    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let closing = Arc::new(AtomicBool::new(false));
-    let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read);
-    loop {
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot,
-            () = stopped(&mut shutdown) => break,
-        };
-        let Ok(slot) = slot else { break };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors or a transient network error: back off briefly.
-                    tracing::warn!(error = %error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = stopped(&mut shutdown) => break,
-        };
-        let service = connection_service(router.clone(), peer, closing.clone());
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-            drop(slot);
-        });
-    }
+    let acceptor = Acceptor {
+        router,
+        builder,
+        slots: Arc::new(Semaphore::new(limits.max_connections.max(1))),
+        closing: Arc::new(AtomicBool::new(false)),
+        graceful: GracefulShutdown::new(),
+    };
+    acceptor.accept_until(&listener, stopped(&mut shutdown)).await;
     drop(listener);
-    closing.store(true, Ordering::Release);
-    tokio::time::sleep(limits.lame_duck).await;
-    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
+    acceptor.closing.store(true, Ordering::Release);
+    let lame_duck_over = tokio::time::Instant::now() + limits.lame_duck;
+    while acceptor.graceful.count() > 0 && tokio::time::Instant::now() < lame_duck_over {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if tokio::time::timeout(limits.shutdown_grace, acceptor.graceful.shutdown()).await.is_err() {
         tracing::warn!(event = "shutdown_deadline", "connections still open at the shutdown deadline were dropped");
+    }
+}
+
+impl Acceptor {
+    /// Accepts and serves connections until `until` resolves.
+    async fn accept_until(&self, listener: &TcpListener, until: impl std::future::Future<Output = ()>) {
+        tokio::pin!(until);
+        loop {
+            let slot = tokio::select! {
+                slot = self.slots.clone().acquire_owned() => slot,
+                () = &mut until => return,
+            };
+            let Ok(slot) = slot else { return };
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors or a transient network error: back off briefly.
+                        tracing::warn!(error = %error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut until => return,
+            };
+            let service = connection_service(self.router.clone(), peer, self.closing.clone());
+            let connection = self.builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+            let connection = self.graceful.watch(connection);
+            tokio::spawn(async move {
+                let _ = connection.await;
+                drop(slot);
+            });
+        }
     }
 }
 

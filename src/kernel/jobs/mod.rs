@@ -2,7 +2,9 @@
 //! exists exactly when the change that caused it was committed. The worker claims one job at a
 //! time, retries failures with exponential backoff, gives up after `max_attempts` (status
 //! `dead`), and puts back jobs whose worker died: a running job holds a short lease that its
-//! worker renews while it works, so a job cut off by a crash runs again within seconds.
+//! worker renews while it works, so a job cut off by a crash runs again within seconds. A worker
+//! asked to stop claims nothing more, lets its running job finish within a grace period, and
+//! otherwise gives the job back to the queue, so another process runs it at once.
 //! Delivery is at least once; `Job::key` lets a side effect recognise a repeat.
 
 mod schedule;
@@ -111,27 +113,34 @@ impl Worker {
 
     /// Runs every job that is due now, one after the other; returns how many ran.
     pub async fn run_due(&self) -> anyhow::Result<usize> {
+        self.run_due_unless_stopped(None).await
+    }
+
+    async fn run_due_unless_stopped(&self, stop: Option<&Stop>) -> anyhow::Result<usize> {
         store::requeue_orphans(&self.db, self.clock.now() - LEASE_SECS).await?;
         schedule::enqueue_due(&self.db, &self.registry.schedules, self.clock.now()).await?;
         let mut ran = 0;
-        while let Some(job) = store::claim_job(&self.db, self.clock.now()).await? {
-            self.execute(job).await?;
+        while !stop.is_some_and(Stop::requested) {
+            let Some(job) = store::claim_job(&self.db, self.clock.now()).await? else { break };
+            self.execute(job, stop).await?;
             ran += 1;
         }
         Ok(ran)
     }
 
-    async fn execute(&self, job: store::ClaimedJob) -> anyhow::Result<()> {
+    async fn execute(&self, job: store::ClaimedJob, stop: Option<&Stop>) -> anyhow::Result<()> {
         let _lease = self.keep_lease(job.id);
-        let outcome = match self.registry.handlers.get(job.kind.as_str()) {
-            Some(handler) => match serde_json::from_str(&job.payload) {
-                Ok(payload) => {
-                    let run = Job { id: job.id, attempt: job.attempts, created_at: job.created_at, payload };
-                    handler(run).await
+        let work = self.handle(&job);
+        let outcome = match stop {
+            None => work.await,
+            Some(stop) => tokio::select! {
+                outcome = work => outcome,
+                () = stop.grace_over() => {
+                    tracing::warn!(job_id = job.id, kind = %job.kind, "job still running at shutdown: given back to the queue");
+                    store::release_job(&self.db, job.id, self.clock.now()).await?;
+                    return Ok(());
                 }
-                Err(e) => Err(anyhow::anyhow!("unreadable payload: {e}")),
             },
-            None => Err(anyhow::anyhow!("no handler for job kind {}", job.kind)),
         };
         match outcome {
             Ok(()) => store::delete_job(&self.db, job.id).await?,
@@ -149,9 +158,21 @@ impl Worker {
         Ok(())
     }
 
+    /// The run of `job` by its kind's handler.
+    fn handle(&self, job: &store::ClaimedJob) -> JobFuture {
+        let Some(handler) = self.registry.handlers.get(job.kind.as_str()) else {
+            let kind = job.kind.clone();
+            return Box::pin(async move { Err(anyhow::anyhow!("no handler for job kind {kind}")) });
+        };
+        match serde_json::from_str(&job.payload) {
+            Ok(payload) => handler(Job { id: job.id, attempt: job.attempts, created_at: job.created_at, payload }),
+            Err(e) => Box::pin(std::future::ready(Err(anyhow::anyhow!("unreadable payload: {e}")))),
+        }
+    }
+
     /// Renews the lease of running job `id` until the returned guard is dropped (when the job
-    /// ends, or when the worker itself is stopped mid-job: then the lease runs out and another
-    /// worker takes the job).
+    /// ends, or when the worker is cut off mid-job without a chance to give the job back: then
+    /// the lease runs out and another worker takes the job).
     fn keep_lease(&self, id: i64) -> LeaseGuard {
         let (db, clock) = (self.db.clone(), self.clock.clone());
         LeaseGuard(tokio::spawn(async move {
@@ -166,22 +187,47 @@ impl Worker {
         }))
     }
 
-    /// The worker loop: poll every second until `shutdown` turns true.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// The worker loop: poll every second until `shutdown` turns true. A job running then gets
+    /// `grace` to finish before it is given back to the queue.
+    pub async fn run(self, shutdown: watch::Receiver<bool>, grace: Duration) {
+        let stop = Stop { signal: shutdown, grace };
         schedule::register(&self.db, &self.registry.schedules, self.clock.now()).await.ok();
-        loop {
-            if let Err(error) = self.run_due().await {
+        while !stop.requested() {
+            if let Err(error) = self.run_due_unless_stopped(Some(&stop)).await {
                 tracing::error!(error = %error, "job worker error");
             }
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = shutdown.changed() => return,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = stop.asked() => {}
             }
         }
     }
 
     pub async fn register_schedules(&self) -> anyhow::Result<()> {
         schedule::register(&self.db, &self.registry.schedules, self.clock.now()).await
+    }
+}
+
+/// A stopping worker's signal and how long its running job may still take.
+struct Stop {
+    signal: watch::Receiver<bool>,
+    grace: Duration,
+}
+
+impl Stop {
+    /// True once stopping is asked for, or once nothing can ask any more (the sender is gone).
+    fn requested(&self) -> bool {
+        *self.signal.borrow() || self.signal.has_changed().is_err()
+    }
+
+    /// Resolves once stopping is asked for (or its sender is gone).
+    async fn asked(&self) {
+        let _ = self.signal.clone().wait_for(|stop| *stop).await;
+    }
+
+    async fn grace_over(&self) {
+        self.asked().await;
+        tokio::time::sleep(self.grace).await;
     }
 }
 

@@ -98,3 +98,16 @@ pub async fn requeue_orphans(db: &Db, locked_before: i64) -> sqlx::Result<()> {
         .await?;
     Ok(())
 }
+
+/// Gives a running job back to the queue, due now: its worker is stopping and could not finish
+/// it. The interrupted run still counts as an attempt, as it would after a crash.
+pub async fn release_job(db: &Db, id: i64, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE jobs SET status = 'queued', locked_at = NULL, run_at = $2 WHERE id = $1 AND status = 'running'",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}

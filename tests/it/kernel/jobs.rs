@@ -1,9 +1,12 @@
-//! The durable job queue: retries with backoff, dead jobs, orphan recovery, schedules.
+//! The durable job queue: retries with backoff, dead jobs, orphan recovery, schedules, and a
+//! worker that stops without stranding its job.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use shoestring::kernel::jobs::{self, Registry, Schedule, Worker};
+use tokio::sync::watch;
 
 use crate::support::TestApp;
 
@@ -158,4 +161,73 @@ async fn a_worker_stopped_mid_job_stops_renewing_so_another_worker_takes_the_job
 
     assert!(locked_at <= app.clock().now() - jobs::LEASE_SECS, "the lease was renewed after the worker stopped");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// A worker running the loop `serve` runs, with a handler for `test.slow` that takes `takes` (or
+/// never ends, with `None`) and reports when it starts; the sender stops it.
+fn stoppable_worker(
+    app: &TestApp,
+    takes: Option<Duration>,
+    grace: Duration,
+) -> (tokio::task::JoinHandle<()>, watch::Sender<bool>, Arc<tokio::sync::Notify>, Arc<AtomicUsize>) {
+    let (started, finished) = (Arc::new(tokio::sync::Notify::new()), Arc::new(AtomicUsize::new(0)));
+    let mut registry = Registry::default();
+    let (signal, count) = (started.clone(), finished.clone());
+    registry.handle("test.slow", move |_| {
+        let (signal, count) = (signal.clone(), count.clone());
+        async move {
+            signal.notify_one();
+            match takes {
+                Some(takes) => tokio::time::sleep(takes).await,
+                None => std::future::pending().await,
+            }
+            count.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    });
+    let worker = Worker::new(app.state.db.clone(), app.clock().clone(), registry);
+    let (stop, stopped) = watch::channel(false);
+    (tokio::spawn(worker.run(stopped, grace)), stop, started, finished)
+}
+
+#[tokio::test]
+async fn a_stopping_worker_finishes_its_running_job_and_claims_no_other() {
+    let app = TestApp::spawn().await;
+    enqueue(&app, "test.slow").await;
+    enqueue(&app, "test.slow").await;
+    let (run, stop, started, finished) =
+        stoppable_worker(&app, Some(Duration::from_millis(500)), Duration::from_secs(10));
+    started.notified().await;
+
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), run).await.expect("the worker stopped").unwrap();
+
+    assert_eq!(finished.load(Ordering::SeqCst), 1);
+    assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND attempts = 0").await, 1);
+    assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM jobs").await, 1, "the finished job is gone");
+}
+
+#[tokio::test]
+async fn a_stopping_worker_gives_back_a_job_that_outlasts_the_grace_so_another_takes_it_at_once() {
+    let app = TestApp::spawn().await;
+    enqueue(&app, "test.slow").await;
+    let (run, stop, started, finished) = stoppable_worker(&app, None, Duration::from_millis(300));
+    started.notified().await;
+
+    let stopping = Instant::now();
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), run).await.expect("the worker stopped").unwrap();
+    let took = stopping.elapsed();
+    let (status, locked) = (
+        sqlx::query_scalar::<_, String>("SELECT status FROM jobs").fetch_one(&app.state.db.pool).await.unwrap(),
+        app.scalar_i64("SELECT COUNT(*) FROM jobs WHERE locked_at IS NOT NULL").await,
+    );
+    sqlx::query("UPDATE jobs SET kind = 'test.flaky'").execute(&app.state.db.pool).await.unwrap();
+    let (next, calls) = counting_worker(&app, 0);
+    next.run_due().await.unwrap();
+
+    assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(3), "stopped after {took:?}");
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+    assert_eq!((status.as_str(), locked), ("queued", 0), "the lease was not released");
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "another worker had to wait for the lease to lapse");
 }

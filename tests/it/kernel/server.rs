@@ -1,5 +1,6 @@
 //! The HTTP server's limits, over raw sockets: clients that send headers or bodies too slowly
-//! are cut off, and connections beyond the cap wait instead of being served at once.
+//! are cut off, connections beyond the cap wait instead of being served at once, and a shutdown
+//! answers what is in flight without waiting on slow or idle clients.
 
 use std::time::{Duration, Instant};
 
@@ -80,4 +81,97 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
 
     assert_eq!(status, 200);
     assert!(waited >= Duration::from_millis(500), "served at once ({waited:?}) while every slot was taken");
+}
+
+/// Limits for shutdown tests: a short header deadline, a long grace that a test would notice.
+async fn stoppable(lame_duck_ms: u64) -> TestApp {
+    TestApp::spawn_with(|s| {
+        s.header_read_timeout_secs = 1;
+        s.body_read_timeout_secs = 10;
+        s.lame_duck_ms = lame_duck_ms;
+        s.shutdown_grace_secs = 20;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_request_in_flight_at_shutdown_is_answered_and_its_connection_closed() {
+    let mut app = stoppable(100).await;
+    let user = app.confirmed_user("alice").await;
+    let body = serde_json::json!({"username": "alice", "password": user.password}).to_string();
+    let mut slow = TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /api/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let (first, rest) = body.as_bytes().split_at(body.len() / 2);
+    slow.write_all(first).await.unwrap();
+    // Until its head is parsed, a connection is not yet a request, and a shutdown may close it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    app.begin_stop();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    slow.write_all(rest).await.unwrap();
+    let (answer, _) = read_to_close(&mut slow).await;
+    let took = app.stop_server().await;
+
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    assert!(took < Duration::from_secs(2), "the server lingered {took:?} after its last request");
+}
+
+#[tokio::test]
+async fn a_kept_alive_connection_is_told_to_close_during_the_lame_duck_window() {
+    let mut app = stoppable(2000).await;
+    let mut conn = TcpStream::connect(app.addr).await.unwrap();
+    conn.write_all(b"GET /up HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
+    let mut buf = [0u8; 4096];
+    let n = conn.read(&mut buf).await.unwrap();
+    let before = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+
+    app.begin_stop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    conn.write_all(b"GET /up HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
+    let (during, _) = read_to_close(&mut conn).await;
+    app.stop_server().await;
+
+    assert!(before.starts_with("http/1.1 200") && !before.contains("connection: close"), "{before}");
+    assert!(during.starts_with("HTTP/1.1 200"), "{during}");
+    assert!(during.to_ascii_lowercase().contains("connection: close"), "{during}");
+}
+
+#[tokio::test]
+async fn shutdown_waits_no_longer_than_the_header_deadline_for_silent_or_slow_clients() {
+    let mut app = stoppable(100).await;
+    let mut partial = TcpStream::connect(app.addr).await.unwrap();
+    partial.write_all(b"GET /posts/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ").await.unwrap();
+    let _silent = TcpStream::connect(app.addr).await.unwrap();
+    let mut idle = TcpStream::connect(app.addr).await.unwrap();
+    idle.write_all(b"GET /up HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
+    let _ = idle.read(&mut [0u8; 4096]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let took = app.stop_server().await;
+    let refused = TcpStream::connect(app.addr).await.is_err();
+
+    assert!(took < Duration::from_millis(2500), "shutdown waited {took:?} for clients that send nothing");
+    assert!(refused, "a new connection was accepted after shutdown");
+}
+
+#[tokio::test]
+async fn the_lame_duck_window_ends_early_once_every_connection_has_closed() {
+    let mut app = stoppable(5000).await;
+    let mut conn = TcpStream::connect(app.addr).await.unwrap();
+    conn.write_all(b"GET /up HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
+    let _ = conn.read(&mut [0u8; 4096]).await.unwrap();
+
+    app.begin_stop();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    conn.write_all(b"GET /up HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
+    let (answer, _) = read_to_close(&mut conn).await;
+    let took = app.stop_server().await;
+
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    assert!(took < Duration::from_secs(2), "waited {took:?} of a 5 s window with no connection left");
 }

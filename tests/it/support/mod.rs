@@ -29,7 +29,8 @@ pub struct TestApp {
     pub state: AppState,
     _db: TestDb,
     _media: TempDir,
-    _stop: watch::Sender<bool>,
+    stop: watch::Sender<bool>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 /// The settings a test starts from: development defaults, nothing taken from the environment
@@ -65,8 +66,28 @@ impl TestApp {
         shoestring::migrate(&state).await.expect("migrations");
         let (stop, stopped) = watch::channel(false);
         let server_state = state.clone();
-        tokio::spawn(async move { shoestring::serve(server_state, listener, stopped).await });
-        TestApp { addr, state, _db: db, _media: media, _stop: stop }
+        let server = tokio::spawn(async move { shoestring::serve(server_state, listener, stopped).await });
+        TestApp { addr, state, _db: db, _media: media, stop, server: Some(server) }
+    }
+
+    /// Asks the server to stop, as SIGTERM does, without waiting for it.
+    pub fn begin_stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Asks the server to stop, as SIGTERM does, and waits (at most 60 s) until it has; returns
+    /// how long that took.
+    pub async fn stop_server(&mut self) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        self.begin_stop();
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(std::time::Duration::from_secs(60), server)
+                .await
+                .expect("the server stopped within 60 s")
+                .expect("the server task")
+                .expect("the server");
+        }
+        started.elapsed()
     }
 
     pub fn url(&self, path: &str) -> String {
