@@ -39,6 +39,7 @@ struct Acceptor {
     slots: Arc<Semaphore>,
     closing: Arc<AtomicBool>,
     graceful: GracefulShutdown,
+    header_read: Duration,
 }
 
 /// Serves `router` on `listener` until `shutdown` turns true, then winds down within the limits.
@@ -51,6 +52,7 @@ pub async fn run(router: Router, listener: TcpListener, limits: Limits, mut shut
         slots: Arc::new(Semaphore::new(limits.max_connections.max(1))),
         closing: Arc::new(AtomicBool::new(false)),
         graceful: GracefulShutdown::new(),
+        header_read: limits.header_read,
     };
     acceptor.accept_until(&listener, stopped(&mut shutdown)).await;
     drop(listener);
@@ -87,10 +89,15 @@ impl Acceptor {
                 () = &mut until => return,
             };
             let service = connection_service(self.router.clone(), peer, self.closing.clone());
-            let connection = self.builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-            let connection = self.graceful.watch(connection);
+            let (builder, watcher, first_bytes) = (self.builder.clone(), self.graceful.watcher(), self.header_read);
             tokio::spawn(async move {
-                let _ = connection.await;
+                // hyper-util reads the first bytes (HTTP/1 or HTTP/2?) with no timer of its own: a
+                // client that connects and sends nothing would hold its slot for ever.
+                let mut first = [0u8; 1];
+                if let Ok(Ok(1..)) = tokio::time::timeout(first_bytes, stream.peek(&mut first)).await {
+                    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let _ = watcher.watch(connection.into_owned()).await;
+                }
                 drop(slot);
             });
         }

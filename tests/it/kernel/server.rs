@@ -38,6 +38,21 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
 }
 
 #[tokio::test]
+async fn a_client_that_connects_and_sends_nothing_is_cut_off_and_frees_its_slot() {
+    let app = fast_limits().await;
+    let mut silent: Vec<TcpStream> = Vec::new();
+    for _ in 0..3 {
+        silent.push(TcpStream::connect(app.addr).await.unwrap());
+    }
+
+    let (_, after) = read_to_close(&mut silent[0]).await;
+    let answered = tokio::time::timeout(Duration::from_secs(3), app.browser().get("/up")).await;
+
+    assert!(after < Duration::from_secs(3), "a silent client kept its connection {after:?}");
+    assert_eq!(answered.expect("every slot stayed taken").status(), 200);
+}
+
+#[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed_after_the_header_timeout() {
     let app = fast_limits().await;
     let mut conn = TcpStream::connect(app.addr).await.unwrap();
