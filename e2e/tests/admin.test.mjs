@@ -174,7 +174,7 @@ step('1. /admin/ asks an anonymous visitor to log in; the superuser lands on the
   await shot('dashboard');
 
   const nav = await p.locator('nav.admin-nav a').allInnerTexts();
-  assert.deepEqual(nav.map((t) => t.trim()), ['Dashboard', 'Users', 'Posts', 'Questions', 'Audit trail']);
+  assert.deepEqual(nav.map((t) => t.trim()), ['Dashboard', 'Users', 'Posts', 'Badges', 'Questions', 'Audit trail']);
   assert.equal(await p.locator('svg.chart rect').count(), 30, 'the chart has a bar per day for 30 days');
   assert.equal(await tile(p, 'users'), '2', 'the superuser and the member');
   assert.equal(await p.getByRole('heading', { name: 'Recent activity' }).count(), 1);
