@@ -35,6 +35,15 @@ pub struct Origin {
     pub user_agent: String,
 }
 
+/// Signs whoever is signed in out of this session (its row goes too), logging who it was.
+pub async fn end_session(session: &Session, user: Option<&User>) -> Result<(), AppError> {
+    if let Some(user) = user {
+        tracing::info!(event = "logout", user_id = user.id, "logged out");
+    }
+    session.flush().await?;
+    Ok(())
+}
+
 /// Signs `user` in on this session, under a new session id (no fixation).
 pub async fn start_session(state: &AppState, session: &Session, user: &User, origin: &Origin) -> Result<(), AppError> {
     session.cycle_id().await?;

@@ -19,7 +19,7 @@ mod store;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use extract::{CurrentUser, MaybeUser, Origin, StaffUser, Viewer, start_session};
+pub use extract::{CurrentUser, MaybeUser, Origin, StaffUser, Viewer, end_session, start_session};
 pub use invariants::check_invariants;
 pub use model::{SessionInfo, User};
 pub use pages::sso_only_gate;

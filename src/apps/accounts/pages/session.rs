@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 use super::invalid;
-use crate::apps::accounts::extract::{MaybeUser, Origin, Viewer, start_session};
+use crate::apps::accounts::extract::{MaybeUser, Origin, Viewer, end_session, start_session};
 use crate::apps::accounts::forms::{ButtonForm, LoginForm, NextQuery};
 use crate::apps::accounts::service::{self, AccountsError, LoginAttempt};
 use crate::kernel::AppState;
@@ -86,9 +86,6 @@ pub async fn logout(
     MaybeUser(user): MaybeUser,
     CsrfForm(_): CsrfForm<ButtonForm>,
 ) -> Result<Response, AppError> {
-    if let Some(user) = user {
-        tracing::info!(event = "logout", user_id = user.id, "logged out");
-    }
-    session.flush().await?;
+    end_session(&session, user.as_ref()).await?;
     Ok(Redirect::to("/").into_response())
 }

@@ -75,10 +75,7 @@ pub async fn logout(
     MaybeUser(user): MaybeUser,
     CsrfForm(_): CsrfForm<NextQuery>,
 ) -> Result<Response, AppError> {
-    if let Some(user) = user {
-        tracing::info!(event = "logout", user_id = user.id, "logged out of the console");
-    }
-    session.flush().await?;
+    accounts::end_session(&session, user.as_ref()).await?;
     Ok(Redirect::to("/admin/login/").into_response())
 }
 
