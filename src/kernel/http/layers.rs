@@ -8,7 +8,7 @@ use std::time::Duration;
 use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
@@ -29,7 +29,7 @@ use super::render::PageContext;
 use crate::kernel::AppState;
 use crate::kernel::alerts::RequestInfo;
 use crate::kernel::config::{Settings, strip_port};
-use crate::kernel::metrics::RequestLabels;
+use crate::kernel::metrics::CountRequestsLayer;
 use crate::kernel::session::DbSessionStore;
 
 const BODY_LIMIT: usize = 64 * 1024;
@@ -54,7 +54,7 @@ pub fn wrap(router: Router<AppState>, state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID))
         // Without a metrics listener nobody reads the counts: the layer is left out.
-        .option_layer(counting.then(|| middleware::from_fn_with_state(state.clone(), count_request)))
+        .option_layer(counting.then(|| CountRequestsLayer(state.metrics.requests.clone())))
         .layer(middleware::from_fn_with_state(state.clone(), security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(CatchPanicLayer::custom(super::failure::panic_response))
@@ -118,27 +118,6 @@ fn make_span(req: &Request) -> tracing::Span {
     let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
     let request_id = req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("");
     tracing::info_span!("request", method = %req.method(), route, request_id)
-}
-
-/// Counts the request and its latency by route template (never the raw path: ids and tokens
-/// would make a metric per URL), method and status.
-async fn count_request(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let started = std::time::Instant::now();
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
-    let method = match *req.method() {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    };
-    let response = next.run(req).await;
-    let labels = RequestLabels { route, method, status: response.status().as_u16() };
-    state.metrics.requests.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
-    response
 }
 
 /// Refuses requests for hosts we do not serve (Django's ALLOWED_HOSTS): a forged Host header
