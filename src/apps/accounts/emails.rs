@@ -7,12 +7,16 @@ use serde::{Deserialize, Serialize};
 
 use super::store;
 use crate::kernel::AppState;
+use crate::kernel::config::Settings;
 use crate::kernel::db::Tx;
 use crate::kernel::email::Message;
 use crate::kernel::jobs;
 use crate::kernel::security::token::{derive_token, hash_token};
 
 pub const JOB_KIND: &str = "accounts.email";
+/// Where a personal address's confirmation link lands (a page of this app's; the playbook's
+/// frontend has none, so unlike the other links it is not a setting).
+const PERSONAL_EMAIL_LINK: &str = "/accounts/personal-email/confirm/{token}/";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "template", rename_all = "snake_case")]
@@ -20,6 +24,8 @@ pub enum AccountEmail {
     Confirm { user_id: i64, nonce: String },
     PasswordReset { user_id: i64, nonce: String },
     EmailChange { user_id: i64, nonce: String, new_email: String },
+    PersonalEmail { user_id: i64, nonce: String, email: String },
+    PersonalEmailAdded { to: String, username: String, personal: String },
     SignupAttempt { to: String },
     PasswordChanged { to: String, username: String },
     EmailChanged { to: String, username: String, new_email: String },
@@ -71,8 +77,8 @@ fn message(to: String, subject: &str, mail: &Mail) -> anyhow::Result<Message> {
     })
 }
 
-/// `Some((username, email, link))` when the user exists and the link is still live; `template`
-/// is one of the `*_LINK` settings.
+/// `Some((username, address, link))` when the user exists and the link is still live: the link
+/// goes to the address it was issued for. `template` is one of the `*_LINK` settings.
 async fn link(
     state: &AppState,
     user_id: i64,
@@ -83,59 +89,79 @@ async fn link(
         return Ok(None);
     };
     let token = derive_token(state.settings.secret_key.expose(), nonce);
-    if !store::token_is_live(&state.db.pool, &hash_token(&token), state.clock.now()).await? {
+    let Some(email) = store::live_token_email(&state.db.pool, &hash_token(&token), state.clock.now()).await? else {
         return Ok(None);
-    }
-    Ok(Some((user.username, user.email, state.settings.link(template, &token))))
+    };
+    Ok(Some((user.username, email, state.settings.link(template, &token))))
+}
+
+/// The words of an email that carries a link.
+struct LinkWords<'a> {
+    template: &'a str,
+    subject: &'static str,
+    paragraphs: Vec<String>,
+    button: &'static str,
+    expiry: String,
+}
+
+/// The user, nonce and words of a link email; a notice comes back as it is.
+fn link_words(settings: &Settings, mail: AccountEmail) -> Result<(i64, String, LinkWords<'_>), AccountEmail> {
+    let hours = format!("{} hours", settings.confirmation_ttl_hours);
+    Ok(match mail {
+        AccountEmail::Confirm { user_id, nonce } => (user_id, nonce, LinkWords {
+            template: &settings.confirm_link,
+            subject: "Confirm your Shoestring account",
+            paragraphs: vec!["Welcome to Shoestring! Please confirm your email address to activate your account.".into()],
+            button: "Confirm my account",
+            expiry: hours,
+        }),
+        AccountEmail::PasswordReset { user_id, nonce } => (user_id, nonce, LinkWords {
+            template: &settings.reset_link,
+            subject: "Reset your Shoestring password",
+            paragraphs: vec!["Someone asked to reset the password of your Shoestring account.".into()],
+            button: "Choose a new password",
+            expiry: format!("{} minutes", settings.password_reset_ttl_minutes),
+        }),
+        AccountEmail::EmailChange { user_id, nonce, new_email } => (user_id, nonce, LinkWords {
+            template: &settings.email_change_link,
+            subject: "Confirm your new email address",
+            paragraphs: vec![format!("Please confirm that {new_email} is your new email address for Shoestring.")],
+            button: "Confirm my new address",
+            expiry: hours,
+        }),
+        AccountEmail::PersonalEmail { user_id, nonce, email } => (user_id, nonce, LinkWords {
+            template: PERSONAL_EMAIL_LINK,
+            subject: "Confirm your personal email address",
+            paragraphs: vec![
+                format!("Please confirm that {email} is your personal address for Shoestring."),
+                "Password resets can then be sent here, and your badges are issued to it, so you keep them if you lose your work mailbox.".into(),
+            ],
+            button: "Confirm my personal address",
+            expiry: hours,
+        }),
+        notice => return Err(notice),
+    })
 }
 
 async fn compose(state: &AppState, mail: AccountEmail) -> anyhow::Result<Option<Message>> {
-    let hours = state.settings.confirmation_ttl_hours;
-    let minutes = state.settings.password_reset_ttl_minutes;
-    let ignore = "If you did not ask for this, you can ignore this email.".to_owned();
-    let message = match mail {
-        AccountEmail::Confirm { user_id, nonce } => {
-            let Some((username, email, url)) = link(state, user_id, &nonce, &state.settings.confirm_link).await? else {
-                return Ok(None);
-            };
-            let body = Mail {
-                greeting: format!("Hi {username},"),
-                paragraphs: vec![
-                    "Welcome to Shoestring! Please confirm your email address to activate your account.".into(),
-                ],
-                action: Some(("Confirm my account".into(), url)),
-                closing: vec![format!("This link works once and expires in {hours} hours."), ignore],
-            };
-            message(email, "Confirm your Shoestring account", &body)?
-        }
-        AccountEmail::PasswordReset { user_id, nonce } => {
-            let Some((username, email, url)) = link(state, user_id, &nonce, &state.settings.reset_link).await? else {
-                return Ok(None);
-            };
-            let body = Mail {
-                greeting: format!("Hi {username},"),
-                paragraphs: vec!["Someone asked to reset the password of your Shoestring account.".into()],
-                action: Some(("Choose a new password".into(), url)),
-                closing: vec![format!("This link works once and expires in {minutes} minutes."), ignore],
-            };
-            message(email, "Reset your Shoestring password", &body)?
-        }
-        AccountEmail::EmailChange { user_id, nonce, new_email } => {
-            let Some((username, _, url)) = link(state, user_id, &nonce, &state.settings.email_change_link).await?
-            else {
-                return Ok(None);
-            };
-            let body = Mail {
-                greeting: format!("Hi {username},"),
-                paragraphs: vec![format!("Please confirm that {new_email} is your new email address for Shoestring.")],
-                action: Some(("Confirm my new address".into(), url)),
-                closing: vec![format!("This link works once and expires in {hours} hours."), ignore],
-            };
-            message(new_email, "Confirm your new email address", &body)?
-        }
-        other => compose_notice(state, other)?,
+    let (user_id, nonce, words) = match link_words(&state.settings, mail) {
+        Ok(link_mail) => link_mail,
+        Err(notice) => return compose_notice(state, notice).map(Some),
     };
-    Ok(Some(message))
+    // The link goes to the address it was issued for: the account's, or the new or personal one.
+    let Some((username, to, url)) = link(state, user_id, &nonce, words.template).await? else {
+        return Ok(None);
+    };
+    let body = Mail {
+        greeting: format!("Hi {username},"),
+        paragraphs: words.paragraphs,
+        action: Some((words.button.into(), url)),
+        closing: vec![
+            format!("This link works once and expires in {}.", words.expiry),
+            "If you did not ask for this, you can ignore this email.".into(),
+        ],
+    };
+    Ok(Some(message(to, words.subject, &body)?))
 }
 
 /// Notices that carry no token link.
@@ -164,13 +190,22 @@ fn compose_notice(state: &AppState, mail: AccountEmail) -> anyhow::Result<Messag
             action: None,
             closing: vec!["If you did not do this, reply to this email right away.".into()],
         }),
+        AccountEmail::PersonalEmailAdded { to, username, personal } => (to, "A personal address was added to your account", Mail {
+            greeting: format!("Hi {username},"),
+            paragraphs: vec![format!("{personal} is now the personal address of your Shoestring account: password resets can be sent to it.")],
+            action: reset,
+            closing: vec!["If you did not do this, reset your password now and remove the address from your profile.".into()],
+        }),
         AccountEmail::Goodbye { to, username } => (to, "Your account was deleted", Mail {
             greeting: format!("Goodbye {username},"),
             paragraphs: vec!["Your Shoestring account and its personal data have been deleted. We are sorry to see you go.".into()],
             action: None,
             closing: vec!["You are welcome back any time.".into()],
         }),
-        AccountEmail::Confirm { .. } | AccountEmail::PasswordReset { .. } | AccountEmail::EmailChange { .. } => {
+        AccountEmail::Confirm { .. }
+        | AccountEmail::PasswordReset { .. }
+        | AccountEmail::EmailChange { .. }
+        | AccountEmail::PersonalEmail { .. } => {
             anyhow::bail!("link emails are composed by `compose`")
         }
     };

@@ -27,8 +27,8 @@ pub use sections::{Summary, SummaryLine, UserSection, UserSections};
 pub use service::issue_break_glass_link;
 pub use service::{
     AccountStats, AccountsError, LoginAttempt, StaffActor, USERS_PER_PAGE, UserEditInput, account_stats, authenticate,
-    cleanup, create_superuser, delete_user, edit_user, find_user, find_user_by_login, list_users,
-    normalize_stored_usernames, revoke_sessions, send_password_reset, user_sessions,
+    badge_address, cleanup, confirmed_emails, create_superuser, delete_user, edit_user, find_user, find_user_by_login,
+    list_users, normalize_stored_usernames, revoke_sessions, send_password_reset, user_sessions,
 };
 pub use store::{UserFilter, UserSort};
 

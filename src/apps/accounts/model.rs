@@ -181,6 +181,8 @@ pub enum TokenPurpose {
     Confirm,
     Reset,
     EmailChange,
+    /// Confirms a personal address; the token row holds the address.
+    PersonalEmail,
     /// A one-time staff login printed by `shoestring break-glass`.
     BreakGlass,
 }
@@ -191,6 +193,7 @@ impl TokenPurpose {
             TokenPurpose::Confirm => "confirm",
             TokenPurpose::Reset => "reset",
             TokenPurpose::EmailChange => "email_change",
+            TokenPurpose::PersonalEmail => "personal_email",
             TokenPurpose::BreakGlass => "break_glass",
         }
     }
@@ -214,6 +217,7 @@ pub struct AccountExport {
     pub is_active: bool,
     pub is_staff: bool,
     pub email_confirmed_at: Option<i64>,
+    pub personal_email: Option<String>,
     pub date_joined: i64,
     pub last_login: Option<i64>,
     pub active_sessions: i64,

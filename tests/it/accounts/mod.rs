@@ -2,6 +2,7 @@ mod api_compat;
 mod dropin;
 mod login;
 mod pages;
+mod personal_email;
 mod profile;
 mod reset;
 mod security;

@@ -6,7 +6,7 @@
 use reqwest::multipart::{Form, Part};
 
 use super::{award, award_id_of, design_badge};
-use crate::support::{Browser, TestApp};
+use crate::support::{Browser, PASSWORD, TestApp};
 
 /// The other issuer, with zoe@example.com holding its badge, and the id of that award.
 async fn issuer_with_award(valid_days: &str) -> (TestApp, Browser, String) {
@@ -153,4 +153,28 @@ async fn the_daily_reverification_shows_a_later_revocation() {
     assert!(page.contains("Revoked in the issuer"), "the report says why");
     let (_, other) = app.logged_in("bob").await;
     assert_eq!(other.get(&format!("/badges/imported/{imported}/")).await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_badge_follows_its_holder_to_her_confirmed_personal_address() {
+    let (issuer, _, id) = issuer_with_award("").await;
+    let zoe_at_work = issuer.browser();
+    zoe_at_work.api_login("zoe", PASSWORD).await;
+    let (app, zoe) = home().await;
+    let png = bytes(&issuer, &format!("/badges/awards/{id}/baked.png")).await;
+    let (before, _) = import(&zoe, Some(("work.png", png)), "").await;
+    assert_eq!(before, 303, "issued to zoe@example.com, confirmed in both places");
+    sqlx::query("DELETE FROM badge_imports").execute(&app.state.db.pool).await.unwrap();
+
+    issuer.add_personal_email(&zoe_at_work, "zoe@home.example").await;
+    let png = bytes(&issuer, &format!("/badges/awards/{id}/baked.png")).await;
+    let jwt = bytes(&issuer, &format!("/badges/ob3/credentials/{id}")).await;
+    let (left, page) = import(&zoe, Some(("personal.png", png.clone())), "").await;
+    assert_eq!(left, 400, "now issued to her personal address, not yet hers here");
+    assert!(page.contains("not one of your confirmed addresses"), "{page}");
+
+    app.add_personal_email(&zoe, "zoe@home.example").await;
+    let (png_status, page) = import(&zoe, Some(("personal.png", png)), "").await;
+    let (jwt_status, _) = import(&zoe, Some(("personal.jwt", jwt)), "").await;
+    assert_eq!((png_status, jwt_status), (303, 303), "{page}");
 }

@@ -150,6 +150,15 @@ impl TestApp {
         user
     }
 
+    /// Adds `address` as the personal email of `browser`'s user (password `PASSWORD`) and opens
+    /// its emailed link.
+    pub async fn add_personal_email(&self, browser: &Browser, address: &str) {
+        let fields = [("email", address), ("password", PASSWORD)];
+        assert_eq!(browser.submit("/accounts/personal-email/", &fields).await.status(), 303, "{address} asked for");
+        let link = self.link_in(&self.last_mail_to(address).await, "/accounts/personal-email/confirm/");
+        assert_eq!(browser.submit(&link, &[]).await.status(), 200, "{address} confirmed");
+    }
+
     /// A logged-in browser for a fresh confirmed user.
     pub async fn logged_in(&self, username: &str) -> (TestUser, Browser) {
         let user = self.confirmed_user(username).await;

@@ -2,6 +2,7 @@
 //! a GET that shows a button; only the POST changes anything.
 
 mod password;
+mod personal;
 mod profile;
 mod session;
 mod signup;
@@ -34,6 +35,12 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/profile/edit/", get(profile::edit_form).post(profile::edit))
         .route("/accounts/email/", get(profile::email_change_form).post(profile::email_change))
         .route("/accounts/email/confirm/{token}/", get(profile::email_confirm_page).post(profile::email_confirm))
+        .route("/accounts/personal-email/", get(personal::personal_email_page).post(personal::add_personal_email))
+        .route("/accounts/personal-email/remove/", post(personal::remove_personal_email))
+        .route(
+            "/accounts/personal-email/confirm/{token}/",
+            get(personal::personal_confirm_page).post(personal::personal_confirm),
+        )
         .route("/accounts/password/", get(password::password_change_form).post(password::password_change))
         .route("/accounts/password-reset/", get(password::password_reset_form).post(password::password_reset))
         .route(

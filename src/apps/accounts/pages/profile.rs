@@ -28,6 +28,7 @@ struct ProfilePage {
     sections: Vec<Summary>,
     sessions: Vec<SessionRow>,
     security: Vec<(String, String, String)>,
+    personal_email: Option<String>,
 }
 
 /// One of my sessions: when it began, when it was last used, from where, and whether it is
@@ -63,7 +64,8 @@ pub async fn profile_page(
         .into_iter()
         .map(|e| (format_timestamp(e.created_at), describe(&e.action).to_owned(), e.ip))
         .collect();
-    render(&ProfilePage { page: viewer.page, user, sections, sessions, security })
+    let personal_email = service::personal_email(&state, &user).await?.confirmed;
+    render(&ProfilePage { page: viewer.page, user, sections, sessions, security, personal_email })
 }
 
 /// Audit actions in words a user understands.
@@ -78,6 +80,9 @@ fn describe(action: &str) -> &str {
         "user.password_reset" => "Password reset",
         "user.email_change_requested" => "Email change requested",
         "user.email_changed" => "Email address changed",
+        "user.personal_email_requested" => "Personal email address requested",
+        "user.personal_email_confirmed" => "Personal email address added",
+        "user.personal_email_removed" => "Personal email address removed",
         "user.profile_updated" => "Profile updated",
         "user.sessions_revoked" => "Sessions signed out",
         "admin.user_updated" => "Account changed by staff",

@@ -5,6 +5,7 @@
 mod auth;
 mod breakglass;
 mod migrations;
+mod personal;
 mod profile;
 mod reset;
 mod sessions;
@@ -17,6 +18,10 @@ use std::time::Duration;
 pub use auth::{LoginAttempt, authenticate};
 pub use breakglass::{issue_break_glass_link, use_break_glass};
 pub use migrations::normalize_stored_usernames;
+pub use personal::{
+    PersonalEmail, badge_address, confirm_personal_email, confirmed_emails, personal_email, remove_personal_email,
+    request_personal_email,
+};
 pub use profile::{
     NamesInput, change_password, confirm_email_change, delete_account, export_account, profile_summaries,
     request_email_change, update_names,
@@ -135,6 +140,7 @@ async fn issue_link(
         TokenPurpose::Confirm => AccountEmail::Confirm { user_id, nonce },
         TokenPurpose::Reset => AccountEmail::PasswordReset { user_id, nonce },
         TokenPurpose::EmailChange => AccountEmail::EmailChange { user_id, nonce, new_email: email.to_owned() },
+        TokenPurpose::PersonalEmail => AccountEmail::PersonalEmail { user_id, nonce, email: email.to_owned() },
         TokenPurpose::BreakGlass => return Err(anyhow::anyhow!("break-glass links are printed, never mailed").into()),
     };
     emails::enqueue(tx, &mail, now).await?;
@@ -159,7 +165,10 @@ async fn find_token(state: &AppState, purpose: TokenPurpose, token: &str) -> Res
 
 /// Whether a link still works, for the page that shows its confirm button.
 pub async fn link_is_live(state: &AppState, token: &str) -> Result<bool> {
-    Ok(looks_like_token(token) && store::token_is_live(&state.db.pool, &hash_token(token), state.clock.now()).await?)
+    if !looks_like_token(token) {
+        return Ok(false);
+    }
+    Ok(store::live_token_email(&state.db.pool, &hash_token(token), state.clock.now()).await?.is_some())
 }
 
 /// Records an event about `user`, done by that user, in `tx`.

@@ -194,6 +194,7 @@ pub async fn export_account(state: &AppState, sections: &UserSections, user: &Us
         is_active: user.is_active,
         is_staff: user.is_staff,
         email_confirmed_at: user.email_confirmed_at,
+        personal_email: store::personal_email(&state.db.pool, user.id).await?,
         date_joined: user.date_joined,
         last_login: user.last_login,
         active_sessions,

@@ -1,6 +1,7 @@
 //! Forgotten passwords. The request answers the same whether or not the address exists; the
 //! link is single-use, expires (1 hour by default), dies with any password change or newer
-//! link, and using it ends every session of the user without logging anyone in.
+//! link, and using it ends every session of the user without logging anyone in. Asked for with
+//! a confirmed personal address, the link goes to that address.
 
 use std::net::IpAddr;
 
@@ -20,7 +21,15 @@ pub async fn request_password_reset(state: &AppState, email: &str, ip: IpAddr) -
     let Ok(email) = EmailAddress::parse(email) else {
         return Ok(());
     };
-    let Some(user) = store::find_user_by_email(&state.db.pool, &email.key()).await? else {
+    let pool = &state.db.pool;
+    let user = match store::find_user_by_email(pool, &email.key()).await? {
+        Some(user) => Some((user.email.clone(), user)),
+        None => match store::find_user_by_personal_email(pool, &email.key()).await? {
+            Some(user) => store::personal_email(pool, user.id).await?.map(|personal| (personal, user)),
+            None => None,
+        },
+    };
+    let Some((send_to, user)) = user else {
         return Ok(());
     };
     if !user.is_active || !may_send_link(state, user.id, TokenPurpose::Reset).await? {
@@ -30,7 +39,7 @@ pub async fn request_password_reset(state: &AppState, email: &str, ip: IpAddr) -
     let mut tx = state.db.begin_write().await?;
     store::void_tokens(&mut tx, user.id, TokenPurpose::Reset, now).await?;
     let ttl = state.settings.password_reset_ttl_minutes * 60;
-    issue_link(state, &mut tx, user.id, TokenPurpose::Reset, &user.email, ttl).await?;
+    issue_link(state, &mut tx, user.id, TokenPurpose::Reset, &send_to, ttl).await?;
     let event = EventKind("user.password_reset_requested", vec![]);
     audit_self(&mut tx, state, (user.id, &user.username), ip, event).await?;
     tx.commit().await?;

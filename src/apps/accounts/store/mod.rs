@@ -1,12 +1,15 @@
 //! All SQL of the accounts app: users, emailed-link tokens and failed-login counters;
 //! `staff` holds the queries of the staff list and the admin console, `sessions` those over a
-//! user's signed-in sessions, `identities` those of single sign-on.
+//! user's signed-in sessions, `identities` those of single sign-on, `personal` those of personal
+//! email addresses.
 
 mod identities;
+mod personal;
 mod sessions;
 mod staff;
 
 pub use identities::*;
+pub use personal::*;
 pub use sessions::*;
 pub use staff::*;
 
@@ -67,6 +70,14 @@ pub async fn find_user_by_email(pool: &AnyPool, email_key: &str) -> sqlx::Result
     sqlx::query_as(select_users!("WHERE email_key = $1")).bind(email_key).fetch_optional(pool).await
 }
 
+/// The user whose confirmed personal address is `email_key`.
+pub async fn find_user_by_personal_email(pool: &AnyPool, email_key: &str) -> sqlx::Result<Option<User>> {
+    sqlx::query_as(select_users!("WHERE id = (SELECT user_id FROM personal_emails WHERE email_key = $1)"))
+        .bind(email_key)
+        .fetch_optional(pool)
+        .await
+}
+
 pub async fn username_taken(pool: &AnyPool, username_key: &str) -> sqlx::Result<bool> {
     let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username_key = $1")
         .bind(username_key)
@@ -75,11 +86,14 @@ pub async fn username_taken(pool: &AnyPool, username_key: &str) -> sqlx::Result<
     Ok(found.is_some())
 }
 
+/// Whether the address is an account's, or someone's confirmed personal address.
 pub async fn email_taken(tx: &mut Tx, email_key: &str) -> sqlx::Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email_key = $1")
-        .bind(email_key)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM users WHERE email_key = $1 UNION ALL SELECT user_id FROM personal_emails WHERE email_key = $1",
+    )
+    .bind(email_key)
+    .fetch_optional(&mut **tx)
+    .await?;
     Ok(found.is_some())
 }
 
@@ -206,14 +220,13 @@ pub async fn find_live_token(
     .await
 }
 
-pub async fn token_is_live(pool: &AnyPool, token_hash: &str, now: i64) -> sqlx::Result<bool> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM user_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(pool)
-            .await?;
-    Ok(found.is_some())
+/// The address a live link was issued for.
+pub async fn live_token_email(pool: &AnyPool, token_hash: &str, now: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT email FROM user_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(pool)
+        .await
 }
 
 /// Marks one token used; false when another request used it first.

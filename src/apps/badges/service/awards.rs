@@ -214,7 +214,12 @@ pub async fn public_award(state: &AppState, id: &str) -> Result<(Award, BadgeCla
     if !crate::apps::badges::model::is_id(id) {
         return Err(BadgesError::NotFound);
     }
-    let award = store::find_award(&state.db.pool, id).await?.ok_or(BadgesError::NotFound)?;
+    let mut award = store::find_award(&state.db.pool, id).await?.ok_or(BadgesError::NotFound)?;
+    // Issued to the holder's confirmed personal address when there is one: the documents are
+    // built on every request, so the badge keeps verifying for them after they leave.
+    if let Some(personal) = accounts::badge_address(state, award.recipient_id).await? {
+        award.recipient_email = personal;
+    }
     let badge = get_class(state, &award.badge_id).await?;
     Ok((award, badge))
 }

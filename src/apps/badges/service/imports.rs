@@ -4,7 +4,7 @@
 
 use super::verify::{Report, Source, Verifier};
 use super::{BadgesError, Result};
-use crate::apps::accounts::User;
+use crate::apps::accounts::{self, User};
 use crate::apps::badges::model::{Imported, new_id};
 use crate::apps::badges::store::{self, IMPORT_KEY};
 use crate::kernel::AppState;
@@ -16,9 +16,9 @@ use crate::kernel::validation::FieldErrors;
 const REVERIFY_AFTER_SECS: i64 = 20 * 3600;
 const REVERIFY_BATCH: i64 = 100;
 
-/// The holder's addresses a badge may be awarded to: their confirmed account email.
-fn confirmed_emails(user: &User) -> Vec<String> {
-    if user.is_confirmed() { vec![user.email.to_lowercase()] } else { Vec::new() }
+/// The holder's addresses a badge may be awarded to: their confirmed account and personal ones.
+async fn confirmed_emails(state: &AppState, user: &User) -> Result<Vec<String>> {
+    Ok(accounts::confirmed_emails(state, user).await?)
 }
 
 async fn run(state: &AppState, emails: &[String], source: Source) -> Result<Report> {
@@ -38,7 +38,7 @@ pub async fn import_badge(state: &AppState, user: &User, file: Option<Vec<u8>>, 
             )));
         }
     };
-    let report = run(state, &confirmed_emails(user), source).await?;
+    let report = run(state, &confirmed_emails(state, user).await?, source).await?;
     if report.status() != "valid" {
         return Err(BadgesError::Refused(Box::new(report)));
     }
@@ -85,7 +85,7 @@ pub async fn my_import(state: &AppState, user: &User, id: &str) -> Result<Import
 
 pub async fn reverify_mine(state: &AppState, user: &User, id: &str) -> Result<Imported> {
     let imported = my_import(state, user, id).await?;
-    reverify(state, &imported, &confirmed_emails(user)).await?;
+    reverify(state, &imported, &confirmed_emails(state, user).await?).await?;
     my_import(state, user, id).await
 }
 
@@ -101,9 +101,11 @@ pub async fn my_imports(state: &AppState, user: &User) -> Result<Vec<Imported>> 
 pub async fn reverify_stale(state: &AppState) -> anyhow::Result<usize> {
     let stale = store::stale_imports(&state.db.pool, state.clock.now() - REVERIFY_AFTER_SECS, REVERIFY_BATCH).await?;
     for imported in &stale {
-        let holder =
-            crate::apps::accounts::find_user(state, imported.user_id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        let emails = holder.as_ref().map(confirmed_emails).unwrap_or_default();
+        let holder = accounts::find_user(state, imported.user_id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let emails = match &holder {
+            Some(user) => confirmed_emails(state, user).await.map_err(|e| anyhow::anyhow!("{e}"))?,
+            None => Vec::new(),
+        };
         reverify(state, imported, &emails).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     Ok(stale.len())

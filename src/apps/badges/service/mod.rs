@@ -38,6 +38,13 @@ impl From<sqlx::Error> for BadgesError {
     }
 }
 
+/// The accounts lookups badges make (addresses, users) fail only inside.
+impl From<crate::apps::accounts::AccountsError> for BadgesError {
+    fn from(err: crate::apps::accounts::AccountsError) -> Self {
+        BadgesError::Internal(anyhow::anyhow!("{err}"))
+    }
+}
+
 impl From<ImageError> for BadgesError {
     fn from(err: ImageError) -> Self {
         BadgesError::Invalid(FieldErrors::single("image", err.to_string()))
