@@ -6,7 +6,7 @@
 //! The outage state is process-wide on purpose: it only decides which log lines are written, and
 //! the process writes one log.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// How a failed database call should be answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,6 +17,7 @@ pub enum Fault {
 }
 
 static OUTAGE: AtomicBool = AtomicBool::new(false);
+static UNAVAILABLE_ANSWERS: AtomicU64 = AtomicU64::new(0);
 
 /// Sorts a database error.
 pub fn classify(err: &sqlx::Error) -> Fault {
@@ -62,8 +63,10 @@ fn classify_sqlstate(code: &str) -> Fault {
     }
 }
 
-/// Logs the start of an outage once; later failures stay quiet until the database is back.
+/// Counts an answer given while the database was unavailable, and logs the start of an outage
+/// once; later failures stay quiet until the database is back.
 pub fn report_unavailable(err: &dyn std::fmt::Display) {
+    UNAVAILABLE_ANSWERS.fetch_add(1, Ordering::Relaxed);
     if !OUTAGE.swap(true, Ordering::AcqRel) {
         tracing::error!(event = "db_unavailable", error = %err, "database unavailable; answering 503 until it is back");
     }
@@ -74,6 +77,13 @@ pub fn report_available() {
     if OUTAGE.swap(false, Ordering::AcqRel) {
         tracing::info!(event = "db_available", "database reachable again");
     }
+}
+
+/// Requests answered 503 since the process started because no connection came in time (the pool
+/// was exhausted or the server unreachable). sqlx does not say how many tasks wait for a
+/// connection; this counter moving, with every connection in use, is that signal.
+pub fn unavailable_answers() -> u64 {
+    UNAVAILABLE_ANSWERS.load(Ordering::Relaxed)
 }
 
 #[cfg(test)]

@@ -48,6 +48,8 @@ pub struct Metrics {
     /// `sent` or `failed`.
     pub emails: Family<Outcome, Counter>,
     pool: Family<Status, Gauge>,
+    pool_max: Gauge,
+    db_unavailable: Counter,
     jobs: Family<Status, Gauge>,
     oldest_due_job_seconds: Gauge,
     process: ProcessGauges,
@@ -72,6 +74,8 @@ impl Default for Metrics {
             signups: Counter::default(),
             emails: Family::default(),
             pool: Family::default(),
+            pool_max: Gauge::default(),
+            db_unavailable: Counter::default(),
             jobs: Family::default(),
             oldest_due_job_seconds: Gauge::default(),
             process: ProcessGauges::default(),
@@ -97,6 +101,12 @@ impl Metrics {
         r.register("signups", "Accounts created", self.signups.clone());
         r.register("emails", "Emails by outcome", self.emails.clone());
         r.register("db_pool_connections", "Database pool connections by state", self.pool.clone());
+        r.register("db_pool_max_connections", "The database pool's size limit", self.pool_max.clone());
+        r.register(
+            "db_unavailable_answers",
+            "Requests answered 503 because no database connection came in time",
+            self.db_unavailable.clone(),
+        );
         r.register("jobs", "Jobs in the queue by status", self.jobs.clone());
         r.register(
             "jobs_oldest_due_seconds",
@@ -138,6 +148,10 @@ impl Metrics {
         let idle = i64::try_from(state.db.pool.num_idle()).unwrap_or(0);
         self.pool.get_or_create(&Status { status: "idle" }).set(idle);
         self.pool.get_or_create(&Status { status: "in_use" }).set(size - idle);
+        self.pool_max.set(i64::from(state.db.pool.options().get_max_connections()));
+        // Counted where the answer is made (kernel::db::health, process-wide); copied here.
+        let unavailable = crate::kernel::db::health::unavailable_answers();
+        self.db_unavailable.inner().store(unavailable, std::sync::atomic::Ordering::Relaxed);
     }
 
     async fn read_jobs(&self, state: &AppState) -> sqlx::Result<()> {

@@ -102,6 +102,7 @@ async fn a_write_while_another_process_locks_sqlite_answers_503_and_reads_go_on(
     let browser = app.browser();
     let mut locker = sqlx::AnyConnection::connect(app.state.settings.database_url.expose()).await.unwrap();
     locker.execute("BEGIN IMMEDIATE").await.unwrap();
+    let counted = shoestring::kernel::db::health::unavailable_answers();
 
     let write = browser.json("/api/posts/", serde_json::json!({"body": "while locked"})).await;
     let read = browser.get("/posts/").await.status();
@@ -111,4 +112,8 @@ async fn a_write_while_another_process_locks_sqlite_answers_503_and_reads_go_on(
     assert_eq!(write.0, 503, "{}", write.1);
     assert_eq!(read, 200);
     assert_eq!(after, 201);
+    assert!(shoestring::kernel::db::health::unavailable_answers() > counted, "the 503 is counted");
+    let metrics = app.state.metrics.render(&app.state).await;
+    assert!(metrics.contains("shoestring_db_unavailable_answers_total "), "{metrics}");
+    assert!(metrics.contains("shoestring_db_pool_max_connections "));
 }
