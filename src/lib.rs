@@ -24,7 +24,7 @@ use kernel::jobs::{Registry, Worker};
 /// The JSON API of every app, with the OpenAPI document that describes exactly those routes.
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut openapi) = OpenApiRouter::with_openapi(api_docs::ApiDoc::openapi())
-        .merge(apps::accounts::api_routes())
+        .merge(apps::accounts::api_routes().layer(Extension(user_sections())))
         .merge(apps::blog::api_routes(state))
         .merge(apps::badges::api_routes())
         .split_for_parts();
@@ -33,7 +33,8 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
 }
 
 /// What other apps keep about a user: their sections of the profile page, the data export and
-/// account deletion (a hook accounts offers, so that it imports no other app).
+/// account deletion (a hook accounts offers, so that it imports no other app); an extension of
+/// the accounts and console routes.
 pub fn user_sections() -> apps::accounts::UserSections {
     apps::accounts::UserSections::new(vec![
         std::sync::Arc::new(apps::blog::BlogSection),
@@ -51,11 +52,16 @@ pub fn app(state: AppState) -> Router {
     };
     let mut routes = Router::new()
         .merge(home)
-        .merge(apps::accounts::router())
+        .merge(apps::accounts::router().layer(Extension(user_sections())))
         .merge(apps::blog::router(&state))
         .merge(apps::badges::router())
         .merge(apps::questions::router())
-        .merge(apps::admin::router(&state))
+        // The console's deployment checks ask a fresh copy of this router, as the command does.
+        .merge(
+            apps::admin::router(&state)
+                .layer(Extension(user_sections()))
+                .layer(Extension(ops::deploy_check::AppRouter(app))),
+        )
         .merge(api)
         .merge(assets::router())
         .fallback(|| async { AppError::NotFound });
@@ -68,9 +74,11 @@ pub fn app(state: AppState) -> Router {
         routes = routes.merge(apps::devmail::router());
     }
     let health = kernel::http::health::router(state.clone(), readiness_checks());
-    let routes = routes.layer(axum::middleware::from_fn_with_state(state.clone(), apps::accounts::sso_only_gate));
-    // The console's deployment checks ask a fresh copy of this router, as the command does.
-    let routes = routes.layer(Extension(user_sections())).layer(Extension(ops::deploy_check::AppRouter(app)));
+    // Layers go only on the routes that need them: a layer over the whole router costs every
+    // request a boxed service and future (the landing page measurably).
+    if state.settings.sso_only {
+        routes = routes.layer(axum::middleware::from_fn_with_state(state.clone(), apps::accounts::sso_only_gate));
+    }
     health.merge(layers::wrap(routes, state))
 }
 

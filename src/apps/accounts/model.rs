@@ -143,6 +143,11 @@ impl User {
         self.email_confirmed_at.is_some()
     }
 
+    /// Whether the account has a password at all: one made by single sign-on has none.
+    pub fn has_password(&self) -> bool {
+        !self.password_hash.starts_with('!')
+    }
+
     pub fn date_joined_display(&self) -> String {
         format_timestamp(self.date_joined)
     }

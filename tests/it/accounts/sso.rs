@@ -483,3 +483,24 @@ async fn sso_logins_appear_in_the_audit_trail_and_the_sessions_list() {
     let (_, admin_page) = browser.get_text(&format!("/admin/users/{id}/")).await;
     assert!(admin_page.contains("single sign-on"), "the user's activity names the way in");
 }
+
+#[tokio::test]
+async fn an_account_made_by_single_sign_on_adds_a_personal_address_without_a_password_but_gets_no_resets_there() {
+    let Some((app, lab)) = app_with_lab(|_| {}).await else { return };
+    lab.set_account("alice", alice());
+    let browser = app.browser();
+    assert_eq!(sso_login(&browser, "alice").await.status(), 303);
+
+    let (_, page) = browser.get_text("/accounts/personal-email/").await;
+    let asked = browser.submit("/accounts/personal-email/", &[("email", "alice@home.example")]).await;
+    let link = app.link_in(&app.last_mail_to("alice@home.example").await, "/accounts/personal-email/confirm/");
+    let confirmed = browser.submit(&link, &[]).await.status();
+    app.browser().json("/api/recover-password/", json!({"email": "alice@home.example"})).await;
+
+    assert!(!page.contains("Your password"), "no password to ask for");
+    assert_eq!((asked.status().as_u16(), confirmed.as_u16()), (303, 200));
+    let (_, profile) = browser.get_text("/accounts/profile/").await;
+    assert!(profile.contains("alice@home.example"));
+    let resets = app.mails_to("alice@home.example").await.into_iter().filter(|m| m.subject.contains("Reset")).count();
+    assert_eq!(resets, 0, "a stolen session must not become a password");
+}

@@ -24,6 +24,7 @@ const PAGE: &str = "/accounts/personal-email/";
 struct PersonalEmailPage {
     page: PageContext,
     account: String,
+    has_password: bool,
     personal: PersonalEmail,
     email: String,
     errors: FieldErrors,
@@ -37,7 +38,8 @@ async fn show(
     errors: FieldErrors,
 ) -> Result<Response, AppError> {
     let personal = service::personal_email(state, &user).await?;
-    render(&PersonalEmailPage { page, account: user.email, personal, email, errors })
+    let has_password = user.has_password();
+    render(&PersonalEmailPage { page, account: user.email, has_password, personal, email, errors })
 }
 
 pub async fn personal_email_page(

@@ -1,7 +1,8 @@
 //! A personal email address next to the account's own: often the account's address is a work
 //! mailbox that ends with the job. Once confirmed by a link sent to it, password resets asked for
 //! with it go there, and badges are issued to it (`confirmed_emails`, `badge_address`).
-//! Adding one needs the current password, and the account's address is told.
+//! Adding one needs the current password (an account made by single sign-on has none: its
+//! session, from the provider, is the proof), and the account's address is told.
 
 use std::net::IpAddr;
 
@@ -60,7 +61,9 @@ pub async fn request_personal_email(
     password: &Password,
     ip: IpAddr,
 ) -> Result<()> {
-    verify_current_password(state, user, password, "password").await?;
+    if user.has_password() {
+        verify_current_password(state, user, password, "password").await?;
+    }
     let email = EmailAddress::parse(address).map_err(|e| invalid("email", e))?;
     if email.key() == user.email.to_lowercase() {
         return Err(invalid("email", "This is the address of your account; give another one."));

@@ -24,9 +24,13 @@ pub async fn request_password_reset(state: &AppState, email: &str, ip: IpAddr) -
     let pool = &state.db.pool;
     let user = match store::find_user_by_email(pool, &email.key()).await? {
         Some(user) => Some((user.email.clone(), user)),
+        // An account made by single sign-on added its personal address without a password (its
+        // session was the proof); a reset there would turn a stolen session into a password.
         None => match store::find_user_by_personal_email(pool, &email.key()).await? {
-            Some(user) => store::personal_email(pool, user.id).await?.map(|personal| (personal, user)),
-            None => None,
+            Some(user) if user.has_password() => {
+                store::personal_email(pool, user.id).await?.map(|personal| (personal, user))
+            }
+            _ => None,
         },
     };
     let Some((send_to, user)) = user else {

@@ -146,7 +146,8 @@ async fn first_login(
     Ok((user, "user.sso_signup"))
 }
 
-/// A password that matches nothing: an account made by single sign-on has no password.
+/// A password that matches nothing: an account made by single sign-on has no password
+/// (`User::has_password` knows it by the leading `!`).
 fn unusable_password() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
