@@ -36,7 +36,7 @@ pub use staff::{
 };
 
 use super::emails::{self, AccountEmail};
-use super::model::{TokenPurpose, User};
+use super::model::{EmailAddress, TokenPurpose, User};
 use super::sections::UserSections;
 use super::store::{self, NewToken};
 use crate::kernel::AppState;
@@ -144,6 +144,31 @@ async fn issue_link(
         TokenPurpose::BreakGlass => return Err(anyhow::anyhow!("break-glass links are printed, never mailed").into()),
     };
     emails::enqueue(tx, &mail, now).await?;
+    Ok(())
+}
+
+/// Sends a link that confirms `email` as the user's new or personal address (voiding older links
+/// of that kind). An address that already belongs to an account gets a notice instead, so the
+/// answer never reveals it.
+async fn link_to_new_address(
+    state: &AppState,
+    user: &User,
+    email: &EmailAddress,
+    purpose: TokenPurpose,
+    action: &'static str,
+    ip: std::net::IpAddr,
+) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    if store::email_taken(&mut tx, &email.key()).await? {
+        drop(tx);
+        return signup::notify_address_taken(state, email).await;
+    }
+    store::void_tokens(&mut tx, user.id, purpose, now).await?;
+    let ttl = state.settings.confirmation_ttl_hours * 3600;
+    issue_link(state, &mut tx, user.id, purpose, email.as_str(), ttl).await?;
+    audit_self(&mut tx, state, (user.id, &user.username), ip, EventKind(action, vec![])).await?;
+    tx.commit().await?;
     Ok(())
 }
 

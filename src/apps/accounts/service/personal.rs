@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use super::{
-    AccountsError, EventKind, Result, audit_self, check_rate, find_token, invalid, issue_link, may_send_link, unique,
+    AccountsError, EventKind, Result, audit_self, check_rate, find_token, invalid, may_send_link, unique,
     verify_current_password,
 };
 use crate::apps::accounts::emails::{self, AccountEmail};
@@ -75,19 +75,8 @@ pub async fn request_personal_email(
     if !may_send_link(state, user.id, TokenPurpose::PersonalEmail).await? {
         return Err(invalid("email", "Too many links this hour; try again later."));
     }
-    let now = state.clock.now();
-    let mut tx = state.db.begin_write().await?;
-    if store::email_taken(&mut tx, &email.key()).await? {
-        drop(tx);
-        return super::signup::notify_address_taken(state, &email).await;
-    }
-    store::void_tokens(&mut tx, user.id, TokenPurpose::PersonalEmail, now).await?;
-    let ttl = state.settings.confirmation_ttl_hours * 3600;
-    issue_link(state, &mut tx, user.id, TokenPurpose::PersonalEmail, email.as_str(), ttl).await?;
-    audit_self(&mut tx, state, (user.id, &user.username), ip, EventKind("user.personal_email_requested", vec![]))
-        .await?;
-    tx.commit().await?;
-    Ok(())
+    super::link_to_new_address(state, user, &email, TokenPurpose::PersonalEmail, "user.personal_email_requested", ip)
+        .await
 }
 
 /// Makes the link's address the user's personal one, and tells the account's address.

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::{
     AccountsError, EMAIL_KEY, EventKind, Result, audit_self, check_new_password, check_rate, find_token, invalid,
-    issue_link, unique, verify_current_password,
+    unique, verify_current_password,
 };
 use crate::apps::accounts::emails::{self, AccountEmail};
 use crate::apps::accounts::model::{AccountExport, EmailAddress, Names, TokenPurpose, User, parse_name};
@@ -77,19 +77,7 @@ pub async fn request_email_change(
     if email.key() == user.email.to_lowercase() {
         return Err(invalid("email", "This is already your email address."));
     }
-    let now = state.clock.now();
-    let mut tx = state.db.begin_write().await?;
-    if store::email_taken(&mut tx, &email.key()).await? {
-        drop(tx);
-        return super::signup::notify_address_taken(state, &email).await;
-    }
-    store::void_tokens(&mut tx, user.id, TokenPurpose::EmailChange, now).await?;
-    let ttl = state.settings.confirmation_ttl_hours * 3600;
-    issue_link(state, &mut tx, user.id, TokenPurpose::EmailChange, email.as_str(), ttl).await?;
-    let event = EventKind("user.email_change_requested", vec![]);
-    audit_self(&mut tx, state, (user.id, &user.username), ip, event).await?;
-    tx.commit().await?;
-    Ok(())
+    super::link_to_new_address(state, user, &email, TokenPurpose::EmailChange, "user.email_change_requested", ip).await
 }
 
 /// Switches to the new address from its emailed link and tells the old address.
