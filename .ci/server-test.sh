@@ -107,8 +107,14 @@ by_id = {f["id"]: f for f in report["findings"]}
 for fid in ["HOST-SSH-PASSWORD", "HOST-SSH-ROOT", "HOST-FIREWALL", "HOST-FAIL2BAN", "HOST-UPGRADES",
             "HOST-UNIT-EXAMPLE", "HOST-UNIT-SHOP", "HOST-SITE-EXAMPLE", "HOST-SITE-SHOP", "HOST-SECRETS-SHOP"]:
     assert by_id[fid]["severity"] == "ok", (fid, by_id.get(fid))
+# Each site's own `check --deploy`, run as the site: its findings are there, and none is an error.
+for site in ["EXAMPLE", "SHOP"]:
+    own = [f for f in report["findings"] if f["id"].startswith(site + "/")]
+    assert by_id[site + "/OPS-DB"]["severity"] == "ok" and by_id[site + "/SEC-SECRET-KEY"]["severity"] == "ok", own
+    assert not [f for f in own if f["severity"] == "error"], own
+    assert by_id[site + "/OPS-DATA-DIR"]["severity"] == "ok", by_id.get(site + "/OPS-DATA-DIR")
 print("\n".join(f'{f["severity"]:8} {f["id"]}: {f["message"]}' for f in report["findings"]))
 PY
-pass "server check: every host finding ok"
+pass "server check: every host finding ok, and each site's own check --deploy without an error"
 source .ci/server-probes.sh
 printf '\n%s passed, 0 failed (container test, %s s)\n' "$PASSED" $((SECONDS - T0))

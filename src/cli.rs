@@ -73,6 +73,10 @@ pub enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Skip the SMTP test connection, the one check that reaches another machine (`server
+        /// setup` uses this: its configure phase may run offline).
+        #[arg(long, requires = "deploy")]
+        offline: bool,
     },
     /// Set up a server (firewall, SSH, fail2ban, Caddy, units) and the sites on it.
     Server(crate::ops::server::cli::ServerArgs),
@@ -117,8 +121,8 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     // The report is the output: no log lines around it (production logs go to stdout).
-    if let Some(Command::Check { deploy, json }) = cli.command {
-        return check(cli.settings, deploy, json).await;
+    if let Some(Command::Check { deploy, json, offline }) = cli.command {
+        return check(cli.settings, deploy, json, offline).await;
     }
     telemetry::init(cli.settings.is_production());
     // These work on databases and stores they name themselves, without the app's state.
@@ -215,13 +219,13 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
 
 /// `check` validates the settings; `check --deploy` prints the deployment report and fails
 /// when it has errors.
-async fn check(settings: Settings, deploy: bool, json: bool) -> anyhow::Result<()> {
+async fn check(settings: Settings, deploy: bool, json: bool, offline: bool) -> anyhow::Result<()> {
     if !deploy {
         settings.validate()?;
         say!("The settings are valid. `shoestring check --deploy` checks a deployment.");
         return Ok(());
     }
-    let report = deploy_check::command(settings, deploy_check::AppRouter(crate::app)).await;
+    let report = deploy_check::command(settings, deploy_check::AppRouter(crate::app), !offline).await;
     if json {
         say!("{}", report.to_json());
     } else {

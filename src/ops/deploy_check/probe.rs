@@ -61,10 +61,10 @@ pub async fn gather(state: &AppState, router: Router) -> Probes {
     probes
 }
 
-/// `shoestring check --deploy`: all the checks, with the SMTP test send. Settings the app
+/// `shoestring check --deploy`: all the checks, with the SMTP test send unless `--offline`. Settings the app
 /// refuses still get a report (the checks name what is wrong), with the app's own reason.
-pub async fn command(settings: Settings, app: AppRouter) -> Report {
-    let smtp = smtp_test_send(&settings).await;
+pub async fn command(settings: Settings, app: AppRouter, smtp_test: bool) -> Report {
+    let smtp = if smtp_test { smtp_test_send(&settings).await } else { None };
     let mut probes = local(&settings);
     let built = AppState::build(settings.clone(), Clock::default()).await;
     if let Ok(state) = &built {

@@ -1,6 +1,7 @@
 //! The host checks that end every setup and make up `server check`: effective sshd settings,
 //! firewall policy, fail2ban's jail, scheduled upgrades, secrets' permissions, each site's unit
-//! exposure and answer, and certificate expiry — as findings in the shared report format.
+//! exposure and answer, certificate expiry, and each site's own `check --deploy` — as findings
+//! in the shared report format.
 
 use std::os::unix::fs::MetadataExt;
 
@@ -10,7 +11,7 @@ use super::hardening::{firewall_gaps, upgrades_enabled};
 use super::host::Host;
 use super::site::{Site, Tls};
 use super::ssh::SshdSettings;
-use super::units::exposure;
+use super::units::{BINARY, exposure};
 
 /// Exposure above this fails the report (systemd calls ≤ 2.0 "OK").
 pub const EXPOSURE_TARGET: f32 = 2.0;
@@ -86,10 +87,15 @@ fn upgrades(host: &Host) -> Finding {
     }
 }
 
+/// `PREFIX-NAME`, the id of a finding about one site.
+fn site_id(prefix: &str, site: &Site) -> String {
+    format!("{prefix}-{}", site.name.to_string().to_uppercase())
+}
+
 fn site_findings(host: &Host, site: &Site) -> Vec<Finding> {
     let mut findings = vec![secrets(host, site)];
     let unit = format!("{}.service", site.unit());
-    let id = format!("HOST-UNIT-{}", site.name.to_string().to_uppercase());
+    let id = site_id("HOST-UNIT", site);
     let analysis = host.run(&["systemd-analyze", "security", "--no-pager", &unit]);
     findings.push(match analysis.as_deref().map(exposure) {
         Ok(Some(score)) if score <= EXPOSURE_TARGET => {
@@ -106,14 +112,43 @@ fn site_findings(host: &Host, site: &Site) -> Vec<Finding> {
         Err(err) => Finding::error(&id, format!("{err:#}"), "check the unit exists"),
     });
     let active = host.run(&["systemctl", "is-active", &unit]).unwrap_or_default();
-    let id = format!("HOST-SITE-{}", site.name.to_string().to_uppercase());
+    let id = site_id("HOST-SITE", site);
     findings.push(if active.trim() == "active" {
         Finding::ok(&id, format!("{unit} active behind https://{}", site.app_host()))
     } else {
         Finding::error(&id, format!("{unit} is {}", active.trim()), format!("see `journalctl -u {unit}`"))
     });
     findings.extend([site.app_host(), site.admin_host()].iter().map(|name| certificate(host, site, name)));
+    findings.extend(deploy_check(host, site));
     findings
+}
+
+/// The site's own `check --deploy`, run as the site's user with its env file, as its service
+/// runs (a transient unit), and offline; its findings join the report as `NAME/ID`.
+fn deploy_check(host: &Host, site: &Site) -> Vec<Finding> {
+    let user = format!("--property=User={}", site.user());
+    let env = format!("--property=EnvironmentFile={}", site.env_file());
+    let dir = format!("--property=WorkingDirectory={}", site.data_dir());
+    let argv = ["systemd-run", "--quiet", "--wait", "--pipe", "--collect", &user, &env, &dir, BINARY];
+    let command = [&argv[..], &["check", "--deploy", "--json", "--offline"]].concat();
+    let name = site.name.to_string().to_uppercase();
+    let output = host.output(&command, None, &[]);
+    match output.as_ref().map(|out| serde_json::from_slice::<Report>(&out.stdout)) {
+        Ok(Ok(report)) => {
+            report.findings.into_iter().map(|f| Finding { id: format!("{name}/{}", f.id), ..f }).collect()
+        }
+        _ => {
+            let why = match &output {
+                Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+                Err(err) => format!("{err:#}"),
+            };
+            vec![Finding::error(
+                &site_id("HOST-CHECK", site),
+                format!("`shoestring check --deploy` gave no report: {why}"),
+                format!("run it as the site: `systemd-run --pipe --wait {user} {env} {dir} {BINARY} check --deploy`"),
+            )]
+        }
+    }
 }
 
 fn secrets(host: &Host, site: &Site) -> Finding {

@@ -61,11 +61,12 @@ fn managed(inputs: &Inputs<'_>, existing: &[(String, String)]) -> Vec<(&'static 
     vec![
         ("APP_ENV", "production".to_owned()),
         ("BIND", format!("127.0.0.1:{}", site.port)),
+        ("METRICS_BIND", format!("127.0.0.1:{}", site.metrics_port())),
         ("BASE_URL", format!("https://{}", site.app_host())),
         ("ALLOWED_HOSTS", format!("{},{}", site.app_host(), site.admin_host())),
         ("ADMIN_HOST", site.admin_host()),
         ("TRUSTED_PROXIES", "127.0.0.1".to_owned()),
-        ("MEDIA_DIR", format!("{}/media", site.data_dir())),
+        ("MEDIA_DIR", site.media_dir()),
         ("DATABASE_URL", database_url),
         // Two 256-bit tokens: 86 characters, well over the 64 that production requires.
         ("SECRET_KEY", old("SECRET_KEY").unwrap_or_else(|| random_token() + &random_token())),
@@ -140,6 +141,7 @@ mod tests {
         assert_ne!(value(&text, "SECRET_KEY"), value(&render(&inputs(&site), None), "SECRET_KEY"));
         assert_eq!(value(&text, "ALLOWED_HOSTS"), "app.example.com,p.example.com");
         assert_eq!(value(&text, "TRUSTED_PROXIES"), "127.0.0.1");
+        assert_eq!(value(&text, "METRICS_BIND"), "127.0.0.1:9101");
         assert_eq!(value(&text, "DATABASE_URL"), "sqlite:///var/lib/shoestring/blog/shoestring.db");
     }
 

@@ -7,7 +7,7 @@ use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use anyhow::{Context, bail};
 
@@ -187,6 +187,16 @@ impl Host {
 
     /// Runs a command with extra environment variables (a password for psql stays off `ps`).
     pub fn run_with_env(&self, argv: &[&str], input: Option<&str>, env: &[(&str, &str)]) -> anyhow::Result<String> {
+        let output = self.output(argv, input, env)?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            bail!("`{}` failed ({}): {}", argv.join(" "), output.status, stderr.trim());
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Runs a command to its end, whatever its exit status (a report that exits 1 on errors).
+    pub fn output(&self, argv: &[&str], input: Option<&str>, env: &[(&str, &str)]) -> anyhow::Result<Output> {
         let (program, args) = argv.split_first().context("empty command")?;
         let mut child = Command::new(program)
             .args(args)
@@ -199,12 +209,7 @@ impl Host {
         if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
             stdin.write_all(text.as_bytes()).with_context(|| format!("writing to {program}"))?;
         }
-        let output = child.wait_with_output().with_context(|| format!("running {program}"))?;
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            bail!("`{}` failed ({}): {}", argv.join(" "), output.status, stderr.trim());
-        }
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        child.wait_with_output().with_context(|| format!("running {program}"))
     }
 
     /// Whether a command exits 0 (its output is discarded).

@@ -134,6 +134,11 @@ impl Site {
     pub fn data_dir(&self) -> String {
         format!("/var/lib/shoestring/{}", self.name)
     }
+    /// Uploads (MEDIA_DIR): made by the setup, so a PostgreSQL site's data folder exists and is
+    /// private before its first upload.
+    pub fn media_dir(&self) -> String {
+        format!("{}/media", self.data_dir())
+    }
     pub fn env_file(&self) -> String {
         format!("/etc/shoestring/{}.env", self.name)
     }
@@ -148,6 +153,11 @@ impl Site {
     }
     pub fn db_role(&self) -> String {
         format!("shoestring_{}", self.name)
+    }
+    /// Its `/metrics` port on loopback: the site's port plus 1000 (8101 → 9101), so two sites never
+    /// share one and none takes 9100, the node exporter's. Site ports start at 8101, far from the top.
+    pub fn metrics_port(&self) -> u16 {
+        self.port + 1000
     }
 
     pub fn record(&self) -> anyhow::Result<FileSpec> {

@@ -10,16 +10,17 @@ use super::site::{DbKind, Site};
 use super::step::{Outcome, Run, Step, run_step};
 use super::units;
 
-/// The site's system user (no shell, no home of its own), data folder (0700) and record.
+/// The site's system user (no shell, no home of its own), data and media folders (0700) and record.
 pub struct SiteBase {
     pub site: Site,
 }
 
 impl SiteBase {
-    fn dirs(&self) -> [(String, u32, String); 3] {
+    fn dirs(&self) -> [(String, u32, String); 4] {
         [
             ("/var/lib/shoestring".into(), 0o755, "root".into()),
             (self.site.data_dir(), 0o700, self.site.user()),
+            (self.site.media_dir(), 0o700, self.site.user()),
             ("/etc/shoestring".into(), 0o755, "root".into()),
         ]
     }
