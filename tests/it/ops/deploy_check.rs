@@ -402,3 +402,17 @@ fn check_deploy_prints_json_and_fails_on_errors() {
     assert_eq!(errors, ["OPS-SMTP-SEND"]);
     assert!(report["findings"].as_array().unwrap().iter().all(|f| f["fix"].is_string()));
 }
+
+#[test]
+fn check_deploy_offline_leaves_out_the_smtp_test_connection() {
+    let dir = TempDir::new("deploy-offline");
+    let envs = production_env(&dir, 1);
+    assert!(shoestring(&borrowed(&envs)).arg("migrate").output().unwrap().status.success());
+
+    let out = shoestring(&borrowed(&envs)).args(["check", "--deploy", "--json", "--offline"]).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let ids: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert!(ids.contains(&"OPS-SMTP-TLS") && !ids.contains(&"OPS-SMTP-SEND"), "{ids:?}");
+}
