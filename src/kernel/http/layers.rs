@@ -12,6 +12,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
+use tower::util::MapResponseLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
@@ -25,10 +26,11 @@ use tracing::Level;
 use super::csrf::csrf_cookie;
 use super::error::{ErrorMessage, json_error};
 use super::failure::{Failure, RequestUser};
+use super::hosts::AllowedHostsLayer;
 use super::render::PageContext;
 use crate::kernel::AppState;
 use crate::kernel::alerts::RequestInfo;
-use crate::kernel::config::{Settings, strip_port};
+use crate::kernel::config::Settings;
 use crate::kernel::metrics::CountRequestsLayer;
 use crate::kernel::session::DbSessionStore;
 
@@ -55,11 +57,11 @@ pub fn wrap(router: Router<AppState>, state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID))
         // Without a metrics listener nobody reads the counts: the layer is left out.
         .option_layer(counting.then(|| CountRequestsLayer(state.metrics.requests.clone())))
-        .layer(middleware::from_fn_with_state(state.clone(), security_headers))
+        .layer(MapResponseLayer::new(security_headers(&state.settings)))
         .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(CatchPanicLayer::custom(super::failure::panic_response))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
-        .layer(middleware::from_fn_with_state(state.clone(), allowed_hosts))
+        .layer(AllowedHostsLayer(state.allowed_hosts.clone()))
         .layer(CsrfLayer::new())
         .layer(middleware::from_fn_with_state(state.clone(), csrf_cookie))
         .layer(session_layer(&state.settings, store))
@@ -120,42 +122,26 @@ fn make_span(req: &Request) -> tracing::Span {
     tracing::info_span!("request", method = %req.method(), route, request_id)
 }
 
-/// Refuses requests for hosts we do not serve (Django's ALLOWED_HOSTS): a forged Host header
-/// can then never reach a handler.
-async fn allowed_hosts(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))
-        .map(|h| strip_port(h).to_lowercase());
-    match host {
-        Some(host) if state.allowed_hosts.iter().any(|allowed| allowed == &host) => next.run(req).await,
-        _ => {
-            tracing::warn!(event = "host_rejected", "request for a host not in ALLOWED_HOSTS");
-            StatusCode::BAD_REQUEST.into_response()
+/// Headers every response gets unless the handler chose its own. A plain response map, not a
+/// `from_fn` middleware: that one clones and boxes the services beneath it on every request.
+fn security_headers(settings: &Settings) -> impl Fn(Response) -> Response + Clone + use<> {
+    let hsts = settings.is_production().then_some(if settings.hsts_preload { HSTS_PRELOAD } else { HSTS });
+    move |mut response: Response| {
+        let headers = response.headers_mut();
+        let mut set = |name: HeaderName, value: &'static str| {
+            headers.entry(name).or_insert(HeaderValue::from_static(value));
+        };
+        set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+        set(header::REFERRER_POLICY, "strict-origin-when-cross-origin");
+        set(header::X_FRAME_OPTIONS, "DENY");
+        set(header::CONTENT_SECURITY_POLICY, CSP);
+        set(HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
+        set(header::CACHE_CONTROL, "no-store");
+        if let Some(hsts) = hsts {
+            set(header::STRICT_TRANSPORT_SECURITY, hsts);
         }
+        response
     }
-}
-
-/// Headers every response gets unless the handler chose its own.
-async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
-    let mut set = |name: HeaderName, value: &'static str| {
-        headers.entry(name).or_insert(HeaderValue::from_static(value));
-    };
-    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(header::REFERRER_POLICY, "strict-origin-when-cross-origin");
-    set(header::X_FRAME_OPTIONS, "DENY");
-    set(header::CONTENT_SECURITY_POLICY, CSP);
-    set(HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
-    set(header::CACHE_CONTROL, "no-store");
-    if state.settings.is_production() {
-        let hsts = if state.settings.hsts_preload { HSTS_PRELOAD } else { HSTS };
-        set(header::STRICT_TRANSPORT_SECURITY, hsts);
-    }
-    response
 }
 
 #[derive(Template)]

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod failure;
 pub mod health;
+pub mod hosts;
 pub mod layers;
 pub mod multipart;
 pub mod redirect;

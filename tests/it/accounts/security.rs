@@ -128,6 +128,17 @@ async fn a_forged_host_header_is_refused() {
 }
 
 #[tokio::test]
+async fn the_host_check_ignores_case_and_port_but_not_a_suffix() {
+    let app = TestApp::spawn().await;
+    let browser = app.browser();
+    let with_host = |host: &'static str| browser.client.get(browser.url("/")).header("host", host).send();
+
+    assert_eq!(with_host("LocalHost:8000").await.unwrap().status(), 200);
+    assert_eq!(with_host("localhost.evil.example").await.unwrap().status(), 400);
+    assert_eq!(with_host("").await.unwrap().status(), 400);
+}
+
+#[tokio::test]
 async fn unknown_routes_and_methods_answer_in_the_right_format() {
     let app = TestApp::spawn().await;
     let browser = app.browser();
