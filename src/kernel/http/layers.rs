@@ -1,7 +1,7 @@
-//! The middleware every request passes, outermost first: request id and trace span, metrics, security
-//! headers, error pages, panic catcher, timeout, Host allowlist, cross-origin refusal,
-//! CSRF cookie, session, body deadline, body limit. Spans name the route template, never the raw URI, so
-//! tokens in paths stay out of logs.
+//! The middleware every request passes, outermost first: request id and trace span, metrics,
+//! security headers, error pages, panic catcher, timeout, Host allowlist, cross-origin refusal,
+//! CSRF cookie, session, body deadline, small bodies read in full, body limit. Spans name the
+//! route template, never the raw URI, so tokens in paths stay out of logs.
 
 use std::time::Duration;
 
@@ -23,7 +23,8 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing::Level;
 
-use super::csrf::csrf_cookie;
+use super::bodies::ReadSmallBodiesLayer;
+use super::csrf::CsrfCookieLayer;
 use super::error::{ErrorMessage, json_error};
 use super::failure::{Failure, RequestUser};
 use super::hosts::AllowedHostsLayer;
@@ -63,9 +64,10 @@ pub fn wrap(router: Router<AppState>, state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(AllowedHostsLayer(state.allowed_hosts.clone()))
         .layer(CsrfLayer::new())
-        .layer(middleware::from_fn_with_state(state.clone(), csrf_cookie))
+        .layer(CsrfCookieLayer { secure: state.settings.is_production() })
         .layer(session_layer(&state.settings, store))
         .layer(RequestBodyDeadlineLayer::new(Duration::from_secs(state.settings.body_read_timeout_secs.max(1))))
+        .layer(ReadSmallBodiesLayer { limit: BODY_LIMIT })
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     router.layer(stack).with_state(state)
 }

@@ -2,6 +2,7 @@
 //! type, extractors, CSRF and page rendering.
 
 pub mod assets;
+pub mod bodies;
 pub mod csrf;
 pub mod error;
 pub mod extract;

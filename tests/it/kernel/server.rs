@@ -190,3 +190,22 @@ async fn the_lame_duck_window_ends_early_once_every_connection_has_closed() {
     assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
     assert!(took < Duration::from_secs(2), "waited {took:?} of a 5 s window with no connection left");
 }
+
+#[tokio::test]
+async fn a_body_the_route_never_reads_still_leaves_the_connection_open_for_the_next_request() {
+    let app = TestApp::spawn().await;
+    let mut conn = TcpStream::connect(app.addr).await.unwrap();
+    // The body comes in its own packet after the headers, as many clients send it, and `POST /`
+    // is answered (405) without reading it.
+    let head = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n";
+    conn.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _ = conn.write_all(b"{}").await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _ = conn.write_all(b"GET /up HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").await;
+
+    let (answers, _) = read_to_close(&mut conn).await;
+
+    assert!(answers.starts_with("HTTP/1.1 405"), "{answers}");
+    assert_eq!(answers.matches("HTTP/1.1 ").count(), 2, "the second request got no answer: {answers}");
+}
