@@ -69,7 +69,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             return Err(AppError::UnsupportedMediaType);
         }
         let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
-        serde_json::from_slice(&bytes).map(ApiJson).map_err(|_| AppError::BadRequest("Malformed JSON body.".into()))
+        json_object(&bytes).map(ApiJson)
     }
 }
 
@@ -89,8 +89,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CompatJson<T> {
             return Err(AppError::UnsupportedMediaType);
         }
         let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
-        serde_json::from_slice(&bytes).map(CompatJson).map_err(|_| AppError::BadRequest("Malformed JSON body.".into()))
+        json_object(&bytes).map(CompatJson)
     }
+}
+
+/// Every JSON body the API takes is an object. serde also fills a struct from an array, by
+/// position (`[""]` would be read as `{"email": ""}`), so any other value is refused first.
+fn json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(AppError::BadRequest("The body must be a JSON object.".into()));
+    }
+    serde_json::from_slice(bytes).map_err(|_| AppError::BadRequest("Malformed JSON body.".into()))
 }
 
 /// An HTML form whose `csrf_token` field matches the visitor's `csrftoken` cookie.

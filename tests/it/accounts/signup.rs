@@ -188,6 +188,22 @@ async fn names_keep_any_unicode_including_emoji() {
 }
 
 #[tokio::test]
+async fn a_json_array_is_refused_where_an_object_is_expected() {
+    let app = TestApp::spawn().await;
+    let browser = app.browser();
+
+    // serde would read `[""]` as `{"email": ""}` (a struct by position) and answer "Email sent."
+    let (recover, reply) = browser.json("/api/recover-password/", json!([""])).await;
+    let (login, _) = browser.json("/api/login/", json!(["someone", "a password"])).await;
+    let (profile, _) = browser.json("/api/change-password/", json!(["old", "new"])).await;
+
+    assert_eq!(recover, 400, "{reply}");
+    assert_eq!(reply["details"], "The body must be a JSON object.");
+    assert_eq!(login, 400);
+    assert!(profile == 400 || profile == 401, "{profile}");
+}
+
+#[tokio::test]
 async fn missing_null_or_malformed_fields_are_a_400_never_a_500() {
     let app = TestApp::spawn().await;
     let browser = app.browser();
