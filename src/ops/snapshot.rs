@@ -10,8 +10,8 @@ use anyhow::Context;
 use sqlx::{AnyConnection, Connection};
 
 use super::archive::manifest::DbKind;
-use super::dbinfo;
 use super::pgtools::{self, LibpqTarget};
+use super::{dbinfo, on_low_priority_thread};
 use crate::kernel::db::{Backend, Db};
 
 #[derive(Debug)]
@@ -34,13 +34,31 @@ pub async fn take(db: &Db, url: &str, pg_bin_dir: Option<&Path>, dir: &Path) -> 
 async fn sqlite(db: &Db, dir: &Path) -> anyhow::Result<Snapshot> {
     let file = dir.join("shoestring.sqlite3");
     let target = file.to_str().context("the work folder's path is not UTF-8")?;
-    let sql = format!("VACUUM INTO '{}'", target.replace('\'', "''"));
-    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&db.pool).await.context("VACUUM INTO failed")?;
+    vacuum_into(db, target).await.context("VACUUM INTO failed")?;
     let mut copy = open_sqlite_read_only(&file).await?;
     let tables = dbinfo::row_counts(&mut copy, Backend::Sqlite).await?;
     let schema_version = dbinfo::schema_version(&mut copy, Backend::Sqlite).await?;
     copy.close().await.ok();
     Ok(Snapshot { file, kind: DbKind::Sqlite, schema_version, tables, dump_tool: None })
+}
+
+/// `VACUUM INTO` on a connection of its own, opened on a low-priority thread: sqlx gives each
+/// SQLite connection a worker thread, which inherits the priority of the thread that opens it, so
+/// the copy leaves the cores to requests first on a small machine (BENCHMARKS.md, the drill).
+async fn vacuum_into(db: &Db, target: &str) -> anyhow::Result<()> {
+    let (file,): (String,) =
+        sqlx::query_as("SELECT file FROM pragma_database_list WHERE name = 'main'").fetch_one(&db.pool).await?;
+    let sql = format!("VACUUM INTO '{}'", target.replace('\'', "''"));
+    let runtime = tokio::runtime::Handle::current();
+    on_low_priority_thread(move || {
+        runtime.block_on(async move {
+            let mut conn = AnyConnection::connect(&format!("sqlite://{file}")).await?;
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
+            conn.close().await.ok();
+            anyhow::Ok(())
+        })
+    })
+    .await?
 }
 
 /// A connection to a SQLite file that cannot change it.
