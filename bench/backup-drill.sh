@@ -84,9 +84,13 @@ archive="$(ls "$WORK"/backups/shoestring-*)"
 echo "backup: $(echo "$b1 - $b0" | bc) s, archive $(($(stat -c %s "$archive") / 1024 / 1024)) MiB"
 awk -v a="$b0" -v b="$b1" '
   $1 < a { before = ($2 > before ? $2 : before); nb++; if ($3 != 200) { badb++; codes[$3]++ } }
-  $1 >= a && $1 <= b { during = ($2 > during ? $2 : during); nd++; if ($3 != 200) { badd++; codes[$3]++ } }
+  $1 >= a && $1 <= b {
+    if ($2 > during) { during = $2; at = $1 - a }
+    if ($2 > 20) slow++
+    nd++; if ($3 != 200) { badd++; codes[$3]++ }
+  }
   END {
-    printf "likes: worst %.1f ms before the backup (%d likes, %d not 200), worst %.1f ms during it (%d likes, %d not 200)", before, nb, badb, during, nd, badd
+    printf "likes: worst %.1f ms before the backup (%d likes, %d not 200), worst %.1f ms during it, %.1f s after it began (%d likes, %d over 20 ms, %d not 200)", before, nb, badb, during, at, nd, slow, badd
     for (c in codes) printf " [status %s: %d]", c, codes[c]
     print ""
   }

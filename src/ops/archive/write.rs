@@ -15,10 +15,37 @@ use crate::kernel::security::token::hex;
 
 const ZSTD_LEVEL: i32 = 3;
 
+/// Bytes written between two syncs of the archive file.
+const SYNC_EVERY: u64 = 8 << 20;
+
+/// The archive file, synced every `SYNC_EVERY` bytes as it is written. One sync of the whole
+/// archive at the end made the kernel write it all at once, and the app's own writes waited
+/// behind that flush (a like took 100 ms at the end of a 1 GB database's backup, BENCHMARKS.md).
+struct WriteBehind {
+    file: File,
+    unsynced: u64,
+}
+
+impl Write for WriteBehind {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.file.write(buf)?;
+        self.unsynced += written as u64;
+        if self.unsynced >= SYNC_EVERY {
+            self.file.sync_data()?;
+            self.unsynced = 0;
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// The file under the compressor: plain, or behind age's encrypting writer.
 enum Sink {
-    Plain(BufWriter<File>),
-    Sealed(age::stream::StreamWriter<BufWriter<File>>),
+    Plain(BufWriter<WriteBehind>),
+    Sealed(age::stream::StreamWriter<BufWriter<WriteBehind>>),
 }
 
 impl Write for Sink {
@@ -46,7 +73,7 @@ pub struct ArchiveWriter {
 impl ArchiveWriter {
     /// Starts the archive in `file` and writes the header (the manifest without files).
     pub fn create(file: File, keys: &ArchiveKeys, header: &Manifest) -> io::Result<Self> {
-        let buffered = BufWriter::with_capacity(1 << 20, file);
+        let buffered = BufWriter::with_capacity(1 << 20, WriteBehind { file, unsynced: 0 });
         let sink = match keys.seal(buffered)? {
             Ok(sealed) => Sink::Sealed(sealed),
             Err(plain) => Sink::Plain(plain),
@@ -96,7 +123,7 @@ impl ArchiveWriter {
             Sink::Plain(w) => w.into_inner().map_err(io::IntoInnerError::into_error)?,
             Sink::Sealed(w) => w.finish()?.into_inner().map_err(io::IntoInnerError::into_error)?,
         };
-        file.sync_all()?;
+        file.file.sync_all()?;
         Ok(manifest)
     }
 
