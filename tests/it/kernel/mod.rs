@@ -10,3 +10,4 @@ mod production;
 mod schema;
 mod seed;
 mod server;
+mod wal;
