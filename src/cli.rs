@@ -80,6 +80,11 @@ pub enum Command {
     },
     /// Set up a server (firewall, SSH, fail2ban, Caddy, units) and the sites on it.
     Server(crate::ops::server::cli::ServerArgs),
+    /// Deploy a release to a site with a backup, a rehearsal and automatic rollback (see also
+    /// `deploy rollback`, `deploy status`).
+    Deploy(crate::ops::deploy::cli::DeployArgs),
+    /// Print this binary's version and commit as JSON (how `deploy` names a release).
+    Version,
     /// Back up the database and media into one archive (see also `backup verify`, `backup list`).
     Backup(crate::ops::commands::BackupArgs),
     /// Restore an archive into an empty database and media folder (the app should be stopped).
@@ -99,9 +104,17 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     let mut cli = Cli::parse();
-    // Server setup needs no database or runtime: it runs before either exists.
-    if let Some(Command::Server(args)) = cli.command.take_if(|c| matches!(c, Command::Server(_))) {
-        return crate::ops::server::main(args, cli.settings.smtp_url.as_ref().map(|s| s.expose()));
+    // Server setup and deploys need no database or runtime: they run before either exists.
+    match cli.command.take_if(|c| matches!(c, Command::Server(_) | Command::Deploy(_) | Command::Version)) {
+        Some(Command::Server(args)) => {
+            return crate::ops::server::main(args, cli.settings.smtp_url.as_ref().map(|s| s.expose()));
+        }
+        Some(Command::Deploy(args)) => return crate::ops::deploy::main(args),
+        Some(Command::Version) => {
+            say!("{}", crate::kernel::build_info::identity_json());
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -165,7 +178,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::BreakGlass { username } => break_glass(&state, &username).await,
-        Command::Server(_) => anyhow::bail!("`server` runs before the runtime starts"),
+        Command::Server(_) | Command::Deploy(_) | Command::Version => {
+            anyhow::bail!("this command runs before the runtime starts")
+        }
         Command::SendTestEmail { to } => {
             let text = "This is a test email from Shoestring. Your mail settings work.".to_owned();
             let html = format!("<p>{text}</p>");

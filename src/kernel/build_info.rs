@@ -12,3 +12,8 @@ pub fn built_at() -> i64 {
 pub fn release_name() -> String {
     format!("{VERSION}-{}", COMMIT.get(..7).unwrap_or(COMMIT))
 }
+
+/// `{"version": …, "commit": …, "built_at": …}`: what `/version` and `shoestring version` print.
+pub fn identity_json() -> serde_json::Value {
+    serde_json::json!({ "version": VERSION, "commit": COMMIT, "built_at": built_at() })
+}

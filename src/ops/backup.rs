@@ -224,7 +224,7 @@ pub fn kind_label(kind: DbKind) -> &'static str {
     }
 }
 
-fn rfc3339(unix: i64) -> String {
+pub fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod commands;
 pub mod dbcopy;
 pub mod dbinfo;
+pub mod deploy;
 pub mod deploy_check;
 pub mod destination;
 pub mod drill;

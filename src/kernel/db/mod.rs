@@ -4,6 +4,7 @@
 
 pub mod data_migrations;
 pub mod health;
+pub mod overlap;
 pub mod sql;
 
 use std::path::Path;

@@ -55,11 +55,7 @@ fn no_store(body: impl IntoResponse) -> Response {
 }
 
 async fn version() -> Response {
-    no_store(Json(serde_json::json!({
-        "version": build_info::VERSION,
-        "commit": build_info::COMMIT,
-        "built_at": build_info::built_at(),
-    })))
+    no_store(Json(build_info::identity_json()))
 }
 
 async fn readyz(State(state): State<AppState>, extra: Arc<Vec<ReadinessCheck>>) -> Response {

@@ -11,7 +11,7 @@ use super::hardening::{firewall_gaps, upgrades_enabled};
 use super::host::Host;
 use super::site::{Site, Tls};
 use super::ssh::SshdSettings;
-use super::units::{BINARY, exposure};
+use super::units::exposure;
 
 /// Exposure above this fails the report (systemd calls ≤ 2.0 "OK").
 pub const EXPOSURE_TARGET: f32 = 2.0;
@@ -126,11 +126,8 @@ fn site_findings(host: &Host, site: &Site) -> Vec<Finding> {
 /// The site's own `check --deploy`, run as the site's user with its env file, as its service
 /// runs (a transient unit), and offline; its findings join the report as `NAME/ID`.
 fn deploy_check(host: &Host, site: &Site) -> Vec<Finding> {
-    let user = format!("--property=User={}", site.user());
-    let env = format!("--property=EnvironmentFile={}", site.env_file());
-    let dir = format!("--property=WorkingDirectory={}", site.data_dir());
-    let argv = ["systemd-run", "--quiet", "--wait", "--pipe", "--collect", &user, &env, &dir, BINARY];
-    let command = [&argv[..], &["check", "--deploy", "--json", "--offline"]].concat();
+    let argv = site.command_as_site(&site.current_binary(), &["check", "--deploy", "--json", "--offline"]);
+    let command: Vec<&str> = argv.iter().map(String::as_str).collect();
     let name = site.name.to_string().to_uppercase();
     let output = host.output(&command, None, &[]);
     match output.as_ref().map(|out| serde_json::from_slice::<Report>(&out.stdout)) {
@@ -145,7 +142,7 @@ fn deploy_check(host: &Host, site: &Site) -> Vec<Finding> {
             vec![Finding::error(
                 &site_id("HOST-CHECK", site),
                 format!("`shoestring check --deploy` gave no report: {why}"),
-                format!("run it as the site: `systemd-run --pipe --wait {user} {env} {dir} {BINARY} check --deploy`"),
+                format!("run it as the site: `{}`", argv.join(" ")),
             )]
         }
     }

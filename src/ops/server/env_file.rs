@@ -1,6 +1,6 @@
 //! A site's environment file, `/etc/shoestring/NAME.env` (0640 root:site; systemd reads it before
 //! the service drops privileges). Settings derived from the site record are rewritten on every
-//! run; the generated secrets (SECRET_KEY, the database password) and whatever the operator added
+//! run; the generated secrets (SECRET_KEY, the database passwords) and whatever the operator added
 //! are kept, so a second run leaves the file byte for byte as it was. Never /etc/environment.
 
 use crate::kernel::security::token::random_token;
@@ -49,16 +49,20 @@ pub struct Inputs<'a> {
 fn managed(inputs: &Inputs<'_>, existing: &[(String, String)]) -> Vec<(&'static str, String)> {
     let site = inputs.site;
     let old = |key: &str| existing.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    let database_url = match (site.db, inputs.pg_port) {
-        (DbKind::Postgres, Some(port)) => {
-            let role = site.db_role();
-            let kept = old("DATABASE_URL").and_then(|url| postgres_password(&url, &role).map(str::to_owned));
-            let password = kept.unwrap_or_else(random_token);
-            format!("postgres://{role}:{password}@127.0.0.1:{port}/{role}")
-        }
-        _ => format!("sqlite://{}/shoestring.db", site.data_dir()),
+    // A role's URL on the local server, keeping the password an earlier run generated.
+    let postgres_url = |key: &str, role: &str, port: u16, database: &str| {
+        let kept = old(key).and_then(|url| postgres_password(&url, role).map(str::to_owned));
+        let password = kept.unwrap_or_else(random_token);
+        format!("postgres://{role}:{password}@127.0.0.1:{port}/{database}")
     };
-    vec![
+    let (database_url, drill_url) = match (site.db, inputs.pg_port) {
+        (DbKind::Postgres, Some(port)) => (
+            postgres_url("DATABASE_URL", &site.db_role(), port, &site.db_role()),
+            Some(postgres_url("DRILL_DATABASE_URL", &site.drill_role(), port, "postgres")),
+        ),
+        _ => (format!("sqlite://{}/shoestring.db", site.data_dir()), None),
+    };
+    let mut settings = vec![
         ("APP_ENV", "production".to_owned()),
         ("BIND", format!("127.0.0.1:{}", site.port)),
         ("METRICS_BIND", format!("127.0.0.1:{}", site.metrics_port())),
@@ -70,7 +74,12 @@ fn managed(inputs: &Inputs<'_>, existing: &[(String, String)]) -> Vec<(&'static 
         ("DATABASE_URL", database_url),
         // Two 256-bit tokens: 86 characters, well over the 64 that production requires.
         ("SECRET_KEY", old("SECRET_KEY").unwrap_or_else(|| random_token() + &random_token())),
-    ]
+    ];
+    // The restore drill and a deploy's rehearsal make a scratch database with this role.
+    if let Some(url) = drill_url {
+        settings.push(("DRILL_DATABASE_URL", url));
+    }
+    settings
 }
 
 /// The file's new text: managed settings first, then the operator's (SMTP_URL, MAIL_FROM, …).
@@ -157,6 +166,12 @@ mod tests {
         assert_eq!(second, operator_edit);
         assert_eq!(again_with_smtp, operator_edit);
         assert!(value(&second, "DATABASE_URL").starts_with("postgres://shoestring_blog:"));
+        let drill = value(&second, "DRILL_DATABASE_URL");
+        assert!(drill.starts_with("postgres://shoestring_blog_drill:") && drill.ends_with(":5433/postgres"), "{drill}");
+        assert_ne!(
+            postgres_password(&drill, "shoestring_blog_drill"),
+            postgres_password(&value(&second, "DATABASE_URL"), "shoestring_blog")
+        );
         assert_eq!(value(&second, "MAIL_FROM"), "Shoestring <blog@example.com>");
     }
 

@@ -9,18 +9,19 @@ mod checks;
 pub mod cli;
 mod cloud_init;
 mod config_step;
-mod env_file;
+pub mod env_file;
 mod hardening;
-mod host;
+pub mod host;
 mod packages;
 mod postgres;
-mod remote;
-mod site;
+pub mod release;
+pub mod remote;
+pub mod site;
 mod site_steps;
 mod sites;
 mod ssh;
 mod step;
-mod units;
+pub mod units;
 mod users;
 
 use std::io::BufRead as _;
@@ -146,8 +147,7 @@ fn setup(host: &Host, args: &SetupArgs, smtp_url: Option<&str>) -> anyhow::Resul
         return Ok(ExitCode::SUCCESS);
     }
     host_steps(host, &args.admin_user, dry_run, &mut run)?;
-    let binary_changed = run.did_change(&step::Step::name(&binary::Binary));
-    let options = site_steps::Options { smtp_url, binary_changed, dry_run };
+    let options = site_steps::Options { smtp_url, dry_run };
     for site in &sites {
         site_steps::converge(host, site, &options, &mut run)?;
     }

@@ -1,7 +1,8 @@
 //! A site's PostgreSQL role and database: the role may log in and owns its database, nothing
-//! more (no superuser, no CREATEDB, no CREATEROLE); other roles cannot even connect to it. The
-//! password is the one in the site's env file, sent to psql on stdin, and proven by logging in
-//! with it over 127.0.0.1 (Debian's server listens on localhost only).
+//! more (no superuser, no CREATEDB, no CREATEROLE); other roles cannot even connect to it. A
+//! second role may create the restore drill's scratch databases and do nothing else. Passwords
+//! are the ones in the site's env file, sent to psql on stdin, and proven by logging in with them
+//! over 127.0.0.1 (Debian's server listens on localhost only).
 
 use super::env_file;
 use super::host::Host;
@@ -20,18 +21,34 @@ pub fn port(host: &Host) -> anyhow::Result<u16> {
     Ok(admin_sql(host, "SHOW port;")?.trim().parse()?)
 }
 
-/// The password the site's env file holds for its role.
-fn password(host: &Host, site: &Site) -> anyhow::Result<String> {
+/// The password the site's env file holds for `role` in the URL named `key`.
+fn password(host: &Host, site: &Site, key: &str, role: &str) -> anyhow::Result<String> {
     let text = host.read(&site.env_file())?.unwrap_or_default();
-    let url = env_file::parse(&text).into_iter().find(|(k, _)| k == "DATABASE_URL").map(|(_, v)| v).unwrap_or_default();
-    let prefix = format!("postgres://{}:", site.db_role());
+    let url = env_file::parse(&text).into_iter().find(|(k, _)| k == key).map(|(_, v)| v).unwrap_or_default();
+    let prefix = format!("postgres://{role}:");
     let password = url.strip_prefix(&prefix).and_then(|rest| rest.split('@').next()).unwrap_or_default();
-    anyhow::ensure!(!password.is_empty(), "{} has no PostgreSQL password for {}", site.env_file(), site.db_role());
+    anyhow::ensure!(!password.is_empty(), "{} has no PostgreSQL password for {role}", site.env_file());
     anyhow::ensure!(
         password.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
         "unexpected password characters"
     );
     Ok(password.to_owned())
+}
+
+/// Whether `role` logs in over 127.0.0.1 to `database` with `password`.
+fn can_log_in(host: &Host, port: u16, role: &str, database: &str, password: &str) -> bool {
+    let port = port.to_string();
+    let argv =
+        ["psql", "-X", "-q", "-At", "-h", "127.0.0.1", "-p", &port, "-U", role, "-d", database, "-c", "SELECT 1"];
+    host.run_with_env(&argv, None, &[("PGPASSWORD", password), ("PGCONNECT_TIMEOUT", "5")]).is_ok()
+}
+
+/// Creates `role` with `flags` and `password`, or brings an existing one to them.
+fn ensure_role(host: &Host, role: &str, flags: &str, password: &str) -> anyhow::Result<()> {
+    let exists = admin_sql(host, &format!("SELECT 1 FROM pg_roles WHERE rolname = '{role}';"))?;
+    let verb = if exists.trim() == "1" { "ALTER" } else { "CREATE" };
+    admin_sql(host, &format!("{verb} ROLE {role} WITH {flags} PASSWORD '{password}';"))?;
+    Ok(())
 }
 
 /// One line of role flags and database facts, e.g. `f|f|f|t|shoestring_blog|private`.
@@ -71,16 +88,6 @@ pub struct SiteDatabase {
     pub port: u16,
 }
 
-impl SiteDatabase {
-    fn can_log_in(&self, host: &Host, password: &str) -> bool {
-        let role = self.site.db_role();
-        let port = self.port.to_string();
-        let argv =
-            ["psql", "-X", "-q", "-At", "-h", "127.0.0.1", "-p", &port, "-U", &role, "-d", &role, "-c", "SELECT 1"];
-        host.run_with_env(&argv, None, &[("PGPASSWORD", password), ("PGCONNECT_TIMEOUT", "5")]).is_ok()
-    }
-}
-
 impl Step for SiteDatabase {
     fn name(&self) -> String {
         format!("site {}: PostgreSQL role and database {}", self.site.name, self.site.db_role())
@@ -89,7 +96,8 @@ impl Step for SiteDatabase {
     fn check(&self, host: &Host) -> anyhow::Result<Vec<String>> {
         let role = self.site.db_role();
         let mut diffs = state_diffs(&admin_sql(host, &state_sql(&role))?, &role);
-        if diffs.is_empty() && !self.can_log_in(host, &password(host, &self.site)?) {
+        let password = password(host, &self.site, "DATABASE_URL", &role)?;
+        if diffs.is_empty() && !can_log_in(host, self.port, &role, &role, &password) {
             diffs.push(format!("role {role}: set the password from {}", self.site.env_file()));
         }
         Ok(diffs)
@@ -97,21 +105,56 @@ impl Step for SiteDatabase {
 
     fn apply(&self, host: &Host) -> anyhow::Result<()> {
         let role = self.site.db_role();
-        let password = password(host, &self.site)?;
-        let exists = admin_sql(host, &format!("SELECT 1 FROM pg_roles WHERE rolname = '{role}';"))?;
-        let verb = if exists.trim() == "1" { "ALTER" } else { "CREATE" };
-        admin_sql(
-            host,
-            &format!(
-                "{verb} ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '{password}';"
-            ),
-        )?;
+        let password = password(host, &self.site, "DATABASE_URL", &role)?;
+        ensure_role(host, &role, "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION", &password)?;
         let db = admin_sql(host, &format!("SELECT 1 FROM pg_database WHERE datname = '{role}';"))?;
         if db.trim() != "1" {
             admin_sql(host, &format!("CREATE DATABASE {role} OWNER {role};"))?;
         }
         admin_sql(host, &format!("ALTER DATABASE {role} OWNER TO {role}; REVOKE ALL ON DATABASE {role} FROM PUBLIC;"))?;
         Ok(())
+    }
+}
+
+/// The role the restore drill (and so a deploy's rehearsal) uses to create its scratch
+/// database: it may create databases and nothing else, and cannot connect to the site's own
+/// (CONNECT is revoked from PUBLIC there); the archive it restores is the site's dump.
+pub struct DrillRole {
+    pub site: Site,
+    pub port: u16,
+}
+
+const DRILL_FLAGS: &str = "LOGIN NOSUPERUSER CREATEDB NOCREATEROLE NOREPLICATION";
+
+impl Step for DrillRole {
+    fn name(&self) -> String {
+        format!("site {}: PostgreSQL role {} for restore drills", self.site.name, self.site.drill_role())
+    }
+
+    fn check(&self, host: &Host) -> anyhow::Result<Vec<String>> {
+        let role = self.site.drill_role();
+        let sql = format!(
+            "SELECT rolsuper::text || rolcreatedb::text || rolcreaterole::text || rolcanlogin::text \
+             FROM pg_roles WHERE rolname = '{role}';"
+        );
+        let flags = admin_sql(host, &sql)?;
+        if flags.trim().is_empty() {
+            return Ok(vec![format!("create role {role}")]);
+        }
+        let mut diffs = Vec::new();
+        if flags.trim() != "falsetruefalsetrue" {
+            diffs.push(format!("role {role}: login and createdb only"));
+        }
+        let password = password(host, &self.site, "DRILL_DATABASE_URL", &role)?;
+        if !can_log_in(host, self.port, &role, "postgres", &password) {
+            diffs.push(format!("role {role}: set the password from {}", self.site.env_file()));
+        }
+        Ok(diffs)
+    }
+
+    fn apply(&self, host: &Host) -> anyhow::Result<()> {
+        let role = self.site.drill_role();
+        ensure_role(host, &role, DRILL_FLAGS, &password(host, &self.site, "DRILL_DATABASE_URL", &role)?)
     }
 }
 

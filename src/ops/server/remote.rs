@@ -5,6 +5,7 @@
 //! only what the server printed (a JSON report stays parseable).
 
 use std::io::Write as _;
+use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, bail};
@@ -26,6 +27,11 @@ pub fn shell_quote(arg: &str) -> String {
     } else {
         format!("'{}'", arg.replace('\'', r"'\''"))
     }
+}
+
+fn sha256_hex(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
 }
 
 impl Remote {
@@ -79,8 +85,7 @@ impl Remote {
     /// Copies this executable to the server unless the same bytes are already there.
     pub fn copy_self(&self) -> anyhow::Result<()> {
         let local = std::env::current_exe()?;
-        let bytes = std::fs::read(&local)?;
-        let digest: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let digest = sha256_hex(&local)?;
         let arch = self.capture("uname -m")?;
         anyhow::ensure!(
             arch.trim() == std::env::consts::ARCH,
@@ -93,18 +98,26 @@ impl Remote {
             eprintln!("  ok       binary {BINARY} on {}", self.target);
             return Ok(());
         }
-        let upload = format!("/tmp/shoestring-upload-{}", &digest[..16]);
+        let upload = self.upload(&local)?;
+        let sudo = self.sudo().join(" ");
+        self.capture(&format!("{sudo} install -m 0755 -o root -g root {upload} {BINARY} && rm -f {upload}"))?;
+        let size = std::fs::metadata(&local)?.len();
+        eprintln!("  changed  binary {BINARY} on {}: copied ({} MB)", self.target, size / 1_000_000);
+        Ok(())
+    }
+
+    /// Copies a file to a new `/tmp/shoestring-upload-…` on the server (named by its SHA-256 and
+    /// a random suffix, so two uploads never write into one file); returns that path.
+    pub fn upload(&self, local: &Path) -> anyhow::Result<String> {
+        let upload = format!("/tmp/shoestring-upload-{}-{:08x}", &sha256_hex(local)?[..16], rand::random::<u32>());
         let mut scp = Command::new("scp");
         scp.args(["-q", "-o", "BatchMode=yes"]);
         for option in &self.options {
             scp.args(["-o", option]);
         }
-        let status = scp.arg(&local).arg(format!("{}:{upload}", self.target)).status().context("starting scp")?;
+        let status = scp.arg(local).arg(format!("{}:{upload}", self.target)).status().context("starting scp")?;
         anyhow::ensure!(status.success(), "scp to {} failed", self.target);
-        let sudo = self.sudo().join(" ");
-        self.capture(&format!("{sudo} install -m 0755 -o root -g root {upload} {BINARY} && rm -f {upload}"))?;
-        eprintln!("  changed  binary {BINARY} on {}: copied ({} MB)", self.target, bytes.len() / 1_000_000);
-        Ok(())
+        Ok(upload)
     }
 
     /// The second connection: `user` logs in with the operator's key and runs `sudo -n true`.

@@ -154,10 +154,39 @@ impl Site {
     pub fn db_role(&self) -> String {
         format!("shoestring_{}", self.name)
     }
+    /// The role that creates the restore drill's scratch databases (CREATEDB, nothing else).
+    pub fn drill_role(&self) -> String {
+        format!("shoestring_{}_drill", self.name)
+    }
     /// Its `/metrics` port on loopback: the site's port plus 1000 (8101 → 9101), so two sites never
     /// share one and none takes 9100, the node exporter's. Site ports start at 8101, far from the top.
     pub fn metrics_port(&self) -> u16 {
         self.port + 1000
+    }
+
+    /// `/opt/shoestring/sites/NAME`: its `current` release link, deploy lock and deploy history.
+    pub fn deploy_dir(&self) -> String {
+        format!("/opt/shoestring/sites/{}", self.name)
+    }
+    pub fn current_link(&self) -> String {
+        format!("{}/current", self.deploy_dir())
+    }
+    /// The binary its service starts: the current release's.
+    pub fn current_binary(&self) -> String {
+        format!("{}/shoestring", self.current_link())
+    }
+
+    /// The command line that runs `binary args…` as the site (its user, env file and data folder,
+    /// as its service does) in a transient unit, with the output on ours.
+    pub fn command_as_site(&self, binary: &str, args: &[&str]) -> Vec<String> {
+        let mut argv: Vec<String> =
+            ["systemd-run", "--quiet", "--wait", "--pipe", "--collect"].map(String::from).into();
+        argv.push(format!("--property=User={}", self.user()));
+        argv.push(format!("--property=EnvironmentFile={}", self.env_file()));
+        argv.push(format!("--property=WorkingDirectory={}", self.data_dir()));
+        argv.push(binary.to_owned());
+        argv.extend(args.iter().map(|a| (*a).to_owned()));
+        argv
     }
 
     pub fn record(&self) -> anyhow::Result<FileSpec> {

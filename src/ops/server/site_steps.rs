@@ -1,11 +1,13 @@
 //! The steps that bring one site to its wanted state, in order: its system user and folders and
-//! record, its env file, its PostgreSQL role (when chosen), its units, and a restart when its
-//! settings or the binary changed. `converge` runs them; Caddy is rendered afterwards for all.
+//! record, its first release, its env file, its PostgreSQL role (when chosen), its units, and a
+//! restart when its settings changed. `converge` runs them; Caddy is rendered afterwards for all.
+//! A new binary reaches a running site through `shoestring deploy`, never through setup.
 
 use super::config_step::{ConfigFile, ConfigStep, service_diffs};
 use super::env_file;
 use super::host::Host;
-use super::postgres::{self, SiteDatabase};
+use super::postgres::{self, DrillRole, SiteDatabase};
+use super::release;
 use super::site::{DbKind, Site};
 use super::step::{Outcome, Run, Step, run_step};
 use super::units;
@@ -88,15 +90,38 @@ impl Step for Restart {
 
 pub struct Options<'a> {
     pub smtp_url: Option<&'a str>,
-    /// The binary at /usr/local/bin changed in this run: every site restarts onto it.
-    pub binary_changed: bool,
     pub dry_run: bool,
+}
+
+/// A new site's first release: the installed binary, linked as `current`. A site that has one
+/// keeps it; later releases arrive with `shoestring deploy`.
+pub struct FirstRelease {
+    pub site: Site,
+}
+
+impl Step for FirstRelease {
+    fn name(&self) -> String {
+        format!("site {}: a current release", self.site.name)
+    }
+
+    fn check(&self, host: &Host) -> anyhow::Result<Vec<String>> {
+        if host.path(&self.site.current_binary()).exists() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![format!("install {} as a release in {} and link it as current", units::BINARY, release::RELEASES_DIR)])
+    }
+
+    fn apply(&self, host: &Host) -> anyhow::Result<()> {
+        let name = release::install(host, &host.path(units::BINARY))?;
+        release::switch(host, &self.site, &name)
+    }
 }
 
 /// Runs every step of `site`; returns whether anything changed or would change.
 pub fn converge(host: &Host, site: &Site, options: &Options<'_>, run: &mut Run) -> anyhow::Result<()> {
     let start = run.outcomes.len();
     run_step(host, &SiteBase { site: site.clone() }, options.dry_run, run)?;
+    run_step(host, &FirstRelease { site: site.clone() }, options.dry_run, run)?;
     let pg_port = if site.db == DbKind::Postgres {
         let server = ConfigStep {
             name: "postgresql: running".into(),
@@ -126,18 +151,16 @@ pub fn converge(host: &Host, site: &Site, options: &Options<'_>, run: &mut Run) 
     run_step(host, &env, options.dry_run, run)?;
     if let Some(port) = pg_port {
         run_step(host, &SiteDatabase { site: site.clone(), port }, options.dry_run, run)?;
+        run_step(host, &DrillRole { site: site.clone(), port }, options.dry_run, run)?;
     }
     let units_step = units::SiteUnits { site: site.clone() };
     let units_changed = !units_step.check(host)?.is_empty();
     run_step(host, &units_step, options.dry_run, run)?;
-    let mut reasons: Vec<String> = run.outcomes[start..]
+    let reasons: Vec<String> = run.outcomes[start..]
         .iter()
         .filter(|(name, outcome)| name.contains(".env") && !matches!(outcome, Outcome::Unchanged | Outcome::Blocked(_)))
         .map(|_| format!("{} changed", site.env_file()))
         .collect();
-    if options.binary_changed {
-        reasons.push(format!("{} changed", units::BINARY));
-    }
     // A unit change already restarted the service; a second restart would only add a gap.
     if !reasons.is_empty() && !units_changed {
         run_step(host, &Restart { unit: format!("{}.service", site.unit()), reasons }, options.dry_run, run)?;

@@ -31,7 +31,7 @@ fn add(host: &Host, args: &SiteAddArgs, smtp_url: Option<&str>) -> anyhow::Resul
     let dry_run = args.common.dry_run;
     let site = new_site(host, args.name.clone(), args.domain.clone(), &args.site)?;
     let mut run = Run { to_stderr: args.common.json, ..Run::default() };
-    let options = site_steps::Options { smtp_url: smtp.as_deref(), binary_changed: false, dry_run };
+    let options = site_steps::Options { smtp_url: smtp.as_deref(), dry_run };
     site_steps::converge(host, &site, &options, &mut run)?;
     let mut sites = site::load_all(host)?;
     if dry_run {
@@ -96,6 +96,7 @@ fn purge_site(host: &Host, site: &Site) -> anyhow::Result<()> {
         let role = site.db_role();
         postgres::admin_sql(host, &format!("DROP DATABASE IF EXISTS {role} WITH (FORCE);"))?;
         postgres::admin_sql(host, &format!("DROP ROLE IF EXISTS {role};"))?;
+        postgres::admin_sql(host, &format!("DROP ROLE IF EXISTS {};", site.drill_role()))?;
     }
     std::fs::remove_dir_all(host.path(&site.data_dir())).or_else(ignore_missing)?;
     host.remove(&site.env_file())?;

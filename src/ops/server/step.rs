@@ -75,11 +75,6 @@ impl Run {
             .collect()
     }
 
-    /// Whether the step called `name` changed the machine in this run.
-    pub fn did_change(&self, name: &str) -> bool {
-        self.outcomes.iter().any(|(n, o)| n == name && matches!(o, Outcome::Changed(_)))
-    }
-
     /// The closing line: "N steps, M changed" or "no change".
     pub fn summary(&self, dry_run: bool) -> String {
         let total = self.outcomes.len();

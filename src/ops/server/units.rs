@@ -22,6 +22,7 @@ fn fill(template: &str, site: &Site) -> String {
         .replace("{{port}}", &site.port.to_string())
         .replace("{{env_file}}", &site.env_file())
         .replace("{{data_dir}}", &site.data_dir())
+        .replace("{{current}}", &site.current_link())
         .replace("{{app_host}}", &site.app_host())
         .replace("{{after_db}}", after_db)
 }
@@ -132,6 +133,7 @@ mod tests {
             "MemoryMax=512M",
             "Restart=on-failure",
             "Requires=shoestring-blog.socket",
+            "ExecStart=/opt/shoestring/sites/blog/current/shoestring serve",
         ] {
             assert!(has(&text, line), "{line} missing in:\n{text}");
         }

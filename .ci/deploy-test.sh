@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# `shoestring deploy` in a real Debian 12 "VPS" (systemd as PID 1 in systemd-nspawn, as in
+# .ci/server-test.sh), driven over SSH from a second network namespace, with wrk reading through
+# Caddy over HTTPS during every step:
+#  1. a new release → deployed; /version shows its commit; 0 failed requests;
+#  2. a release that crashes at start → rolled back automatically; 0 failed requests; the reason;
+#  3. `deploy rollback` → the release before; 0 failed requests;
+#  4. two deploys at once → the second is refused while the first holds the lock;
+#  5. a release whose migration fails on production's data → stopped at the rehearsal on a
+#     restored copy: production's release, schema and data untouched; a clear report;
+#  6. `deploy status` says all of it; old releases are pruned;
+#  7. a PostgreSQL site: the rehearsal restores into a scratch database its drill role creates.
+# The releases: A is BINARY; B is the same tree built as another commit; C is B plus a migration
+# that fails on real data (a unique index over users.is_staff while two staff users exist), and
+# the crashing release is a shell script that answers `version` as a new commit, runs everything
+# else as B, and exits 1 when started as a server. B and C are built into a cached target folder
+# (their dependencies compile once per machine) unless DEPLOY_BIN_B and DEPLOY_BIN_C name them.
+# Usage: .ci/deploy-test.sh [BINARY]   (default target/debug/shoestring; run as root)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+CACHE="${SHOESTRING_CI_CACHE:-/var/cache/shoestring-ci}"
+# shellcheck source=.ci/server-lib.sh
+source .ci/server-lib.sh
+PASSED=0
+T0=$SECONDS
+WORK="$(mktemp -d /var/tmp/shoestring-deploy.XXXXXX)"
+cp "$(realpath "${1:-target/debug/shoestring}")" "$WORK/release-a"
+BIN="$WORK/release-a"
+WRK_PID=""
+finish() {
+  [ -n "$WRK_PID" ] && kill "$WRK_PID" 2>/dev/null
+  rm -rf "/etc/netns/$CTL_NS"
+  cleanup
+}
+trap finish EXIT
+trap "exit 130" INT TERM
+
+need=()
+for tool in mmdebstrap:mmdebstrap systemd-nspawn:systemd-container ssh:openssh-client curl:curl wrk:wrk; do
+  command -v "${tool%%:*}" >/dev/null || need+=("${tool##*:}")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${need[@]}" </dev/null
+fi
+bash .ci/server-rootfs.sh "$CACHE/bookworm-server.tar"
+
+# --- the releases ---------------------------------------------------------------------------------
+commit_a="$("$BIN" version | python3 -c 'import json, sys; print(json.load(sys.stdin)["commit"])')"
+commit_b="$(printf 'b%s' "$commit_a" | sha1sum | cut -c1-40)"
+commit_c="$(printf 'c%s' "$commit_a" | sha1sum | cut -c1-40)"
+build_release() { # NAME COMMIT [EXTRA_MIGRATION_SQL]
+  local src="$CACHE/deploy-src" target="$CACHE/deploy-target"
+  mkdir -p "$src"
+  git ls-files -z --cached --others --exclude-standard | rsync -a --delete --from0 --files-from=- ./ "$src/"
+  rm -f "$src"/migrations/*/0099_one_staff_member.sql
+  if [ -n "${3:-}" ]; then
+    for backend in sqlite postgres; do printf '%s\n' "$3" >"$src/migrations/$backend/0099_one_staff_member.sql"; done
+  fi
+  t=$SECONDS
+  (cd "$src" && SHOESTRING_COMMIT="$2" CARGO_TARGET_DIR="$target" cargo build --locked --quiet)
+  cp "$target/debug/shoestring" "$WORK/release-$1"
+  printf 'built release %s (commit %.7s) in %s s\n' "$1" "$2" $((SECONDS - t))
+}
+command -v rsync >/dev/null || { apt-get install -y -q --no-install-recommends rsync </dev/null >/dev/null; }
+if [ -n "${DEPLOY_BIN_B:-}" ]; then cp "$DEPLOY_BIN_B" "$WORK/release-b"; else build_release b "$commit_b"; fi
+if [ -n "${DEPLOY_BIN_C:-}" ]; then cp "$DEPLOY_BIN_C" "$WORK/release-c"; else
+  build_release c "$commit_c" \
+    "-- Assumes one staff member; production has two, so this fails there (and on its restored copy).
+CREATE UNIQUE INDEX users_one_staff_member ON users (is_staff);"
+fi
+commit_b="$("$WORK/release-b" version | python3 -c 'import json, sys; print(json.load(sys.stdin)["commit"])')"
+commit_c="$("$WORK/release-c" version | python3 -c 'import json, sys; print(json.load(sys.stdin)["commit"])')"
+release_b="0.1.0-${commit_b:0:7}"
+commit_broken=badc0de0000000000000000000000000000badc0
+cat >"$WORK/release-broken" <<EOF
+#!/bin/sh
+# A release that cannot start: it names itself as a new commit and runs all but \`serve\` as B.
+case "\$1" in
+  version) echo '{"version":"0.1.0","commit":"$commit_broken","built_at":0}' ;;
+  serve) echo "this release fails at start on purpose" >&2; exit 1 ;;
+  *) exec /opt/shoestring/releases/$release_b/shoestring "\$@" ;;
+esac
+EOF
+chmod 0755 "$WORK/release-broken"
+
+# --- a fresh server with one site ------------------------------------------------------------------
+mkdir "$WORK/rootfs"
+tar -xf "$CACHE/bookworm-server.tar" -C "$WORK/rootfs"
+ssh-keygen -q -t ed25519 -N '' -C operator -f "$WORK/key"
+install -d -m 0700 "$WORK/rootfs/root/.ssh"
+install -m 0600 "$WORK/key.pub" "$WORK/rootfs/root/.ssh/authorized_keys"
+echo vps >"$WORK/rootfs/etc/hostname"
+printf '127.0.1.1\tvps\n' >>"$WORK/rootfs/etc/hosts"
+make_namespaces
+# `ip netns exec` reads /etc/netns/NAME/hosts as /etc/hosts: wrk and curl find the site by name.
+mkdir -p "/etc/netns/$CTL_NS"
+printf '127.0.0.1\tlocalhost\n%s\tapp.example.com app.example.org\n' "$VPS_IP" >"/etc/netns/$CTL_NS/hosts"
+boot
+
+export SMTP_URL="smtps://mailer:mail-secret@mail.invalid:465"
+mapfile -t OPTS < <(ssh_opts | paste -d= - - | sed 's/^-o=//')
+SSH_ARGS=()
+for opt in "${OPTS[@]}"; do SSH_ARGS+=(--ssh-option "$opt"); done
+ctl "$BIN" server setup --host "root@$VPS_IP" "${SSH_ARGS[@]}" --admin-user alice --phase configure \
+  --domain example.com --tls internal >"$WORK/setup.txt" 2>&1 || { cat "$WORK/setup.txt"; fail "server setup failed"; }
+REMOTE=(--host "alice@$VPS_IP" "${SSH_ARGS[@]}" --site example)
+[ "$(as_user alice sudo readlink /opt/shoestring/sites/example/current)" = "../../releases/0.1.0-${commit_a:0:7}" ] \
+  || fail "the first release is not linked as current"
+pass "server setup: site example runs release A (0.1.0-${commit_a:0:7}) from /opt/shoestring/releases"
+
+# Two staff members: real data the migration of release C does not expect.
+for n in 1 2; do
+  as_user alice sudo systemd-run --quiet --wait --pipe --collect -p User=shoestring-example \
+    -p EnvironmentFile=/etc/shoestring/example.env -p WorkingDirectory=/var/lib/shoestring/example \
+    --setenv=SUPERUSER_PASSWORD="deploy-test-password-$n" /opt/shoestring/sites/example/current/shoestring \
+    createsuperuser --noinput --username "admin$n" --email "admin$n@example.com" >/dev/null
+done
+
+site_commit() { ctl curl -sk --max-time 10 https://app.example.com/version | python3 -c 'import json, sys; print(json.load(sys.stdin)["commit"])'; }
+site_schema() { ctl curl -sk --max-time 10 https://app.example.com/readyz | python3 -c 'import json, sys; print([c["detail"] for c in json.load(sys.stdin)["checks"] if c["name"] == "database"][0])'; }
+
+# --- load: wrk through Caddy for the length of one step ----------------------------------------------
+SUMMARY=()
+load_start() {
+  ip netns exec "$CTL_NS" wrk -t1 -c8 -d300s --timeout 10s -s .ci/deploy.lua https://app.example.com/ \
+    >"$WORK/wrk.txt" 2>&1 &
+  WRK_PID=$!
+  sleep 2
+}
+load_stop() { # LABEL
+  sleep 2
+  kill -INT "$WRK_PID"
+  wait "$WRK_PID" || true
+  WRK_PID=""
+  local result
+  result="$(grep '^RESULT' "$WORK/wrk.txt")" || { cat "$WORK/wrk.txt"; fail "$1: wrk printed no result"; }
+  SUMMARY+=("$1: ${result#RESULT }")
+  printf '  load during %s: %s\n' "$1" "${result#RESULT }"
+  for field in connect read write timeout non2xx; do
+    grep -q " $field=0 " <<<"$result " || fail "$1: failed requests under load ($result)"
+  done
+}
+deploy() { ctl "$BIN" deploy "${REMOTE[@]}" "$@"; }
+
+# --- 1. a new release -------------------------------------------------------------------------------
+load_start
+t=$SECONDS
+deploy "$WORK/release-b" >"$WORK/deploy-b.txt" 2>&1 || { cat "$WORK/deploy-b.txt"; fail "the deploy of B failed"; }
+printf '  deploy took %s s\n' $((SECONDS - t))
+load_stop "deploy A→B"
+cat "$WORK/deploy-b.txt"
+grep -q 'backed up' "$WORK/deploy-b.txt" && grep -q 'rehearsed' "$WORK/deploy-b.txt" || fail "no backup or rehearsal"
+[ "$(site_commit)" = "$commit_b" ] || fail "/version does not show B's commit"
+pass "deploy of a new release: backup, rehearsal, migrate, switch; /version shows B; 0 failed requests"
+
+# --- 2. a release that cannot start ---------------------------------------------------------------------
+load_start
+if deploy "$WORK/release-broken" >"$WORK/deploy-broken.txt" 2>&1; then fail "a crashing release was reported deployed"; fi
+load_stop "crashing release, rolled back"
+cat "$WORK/deploy-broken.txt"
+grep -q "was rolled back, $release_b runs again" "$WORK/deploy-broken.txt" || fail "no rollback report"
+grep -q 'fails at start on purpose' "$WORK/deploy-broken.txt" || fail "the report does not say why"
+[ "$(site_commit)" = "$commit_b" ] || fail "B does not run after the rollback"
+pass "a release that crashes at start: rolled back to B automatically with the reason; 0 failed requests"
+
+# --- 3. rollback --------------------------------------------------------------------------------------
+load_start
+deploy rollback >"$WORK/rollback.txt" 2>&1 || { cat "$WORK/rollback.txt"; fail "deploy rollback failed"; }
+load_stop "deploy rollback B→A"
+cat "$WORK/rollback.txt"
+[ "$(site_commit)" = "$commit_a" ] || fail "rollback did not bring A back"
+pass "deploy rollback: A runs again (B's schema); 0 failed requests"
+
+# --- 4. two deploys at once ---------------------------------------------------------------------------------
+# A deploy holds the site's flock for its whole run (a second real deploy started beside it lost the
+# race to a run that takes a second here, so the lock is held the way a deploy holds it, by flock).
+as_user alice sudo flock /opt/shoestring/sites/example/deploy.lock sleep 10 &
+holder=$!
+for _ in $(seq 1 50); do as_user alice sudo flock -n /opt/shoestring/sites/example/deploy.lock true 2>/dev/null || break; sleep 0.2; done
+if deploy "$WORK/release-b" >"$WORK/second.txt" 2>&1; then fail "a deploy ran while another held the lock"; fi
+cat "$WORK/second.txt"
+grep -q 'another deploy of site example is running' "$WORK/second.txt" || fail "the second deploy was not refused"
+[ "$(site_commit)" = "$commit_a" ] || fail "the refused deploy changed the running release"
+wait "$holder"
+load_start
+deploy "$WORK/release-b" >"$WORK/first.txt" 2>&1 || { cat "$WORK/first.txt"; fail "the deploy after the lock was freed failed"; }
+load_stop "deploy A→B again"
+[ "$(site_commit)" = "$commit_b" ] || fail "B does not run after the deploy"
+pass "two deploys at once: the second is refused while the first holds the lock, and changes nothing"
+
+# --- 5. a migration that fails on production's data -----------------------------------------------------------
+schema_before="$(site_schema)"
+current_before="$(as_user alice sudo readlink /opt/shoestring/sites/example/current)"
+load_start
+if deploy --keep 3 "$WORK/release-c" >"$WORK/deploy-c.txt" 2>&1; then fail "release C was deployed"; fi
+load_stop "failing migration, stopped at the rehearsal"
+cat "$WORK/deploy-c.txt"
+grep -q 'the rehearsal on a restored copy of production failed, production untouched' "$WORK/deploy-c.txt" \
+  || fail "no rehearsal report"
+grep -q 'users_one_staff_member\|UNIQUE constraint failed' "$WORK/deploy-c.txt" || fail "the report does not name the failure"
+[ "$(site_commit)" = "$commit_b" ] || fail "production's release changed"
+[ "$(site_schema)" = "$schema_before" ] || fail "production's schema changed: $schema_before → $(site_schema)"
+[ "$(as_user alice sudo readlink /opt/shoestring/sites/example/current)" = "$current_before" ] || fail "current moved"
+pass "a migration that fails on real data: stopped at the rehearsal ($schema_before kept), B still serves"
+
+# --- 6. status and pruning ------------------------------------------------------------------------------------
+deploy status --json >"$WORK/status.json"
+python3 - "$WORK/status.json" "$release_b" <<'PY'
+import json, sys
+status, release_b = json.load(open(sys.argv[1])), sys.argv[2]
+site = status["sites"][0]
+assert site["site"] == "example" and site["release"] == release_b, site
+assert site["service"] == "active" and site["ready"] == "/readyz 200 OK", site
+last = site["last_deploy"]
+assert last["action"] == "deploy" and last["outcome"] == "stopped" and "rehearsal" in last["reason"], last
+assert site["last_backup"] and site["last_log"], site
+assert len(status["releases"]) <= 3, status["releases"]
+print("status:", site["release"], site["ready"], "| last:", last["release"], last["outcome"], "| releases:", status["releases"])
+PY
+pass "deploy status: release, health, last backup, last deploy with its reason and log; releases pruned to 3"
+
+# --- 7. a PostgreSQL site: the rehearsal restores into a scratch database of the drill role ----------------
+ctl "$BIN" server site add shop --host "alice@$VPS_IP" "${SSH_ARGS[@]}" --domain example.org --db postgres \
+  --tls internal >"$WORK/shop.txt" 2>&1 || { cat "$WORK/shop.txt"; fail "adding the PostgreSQL site failed"; }
+ctl "$BIN" deploy --host "alice@$VPS_IP" "${SSH_ARGS[@]}" --site shop "$WORK/release-b" >"$WORK/deploy-shop.txt" 2>&1 \
+  || { cat "$WORK/deploy-shop.txt"; fail "the deploy to the PostgreSQL site failed"; }
+cat "$WORK/deploy-shop.txt"
+grep -q 'rehearsed' "$WORK/deploy-shop.txt" || fail "no rehearsal on PostgreSQL"
+shop_commit="$(ctl curl -sk --max-time 10 https://app.example.org/version | python3 -c 'import json, sys; print(json.load(sys.stdin)["commit"])')"
+[ "$shop_commit" = "$commit_b" ] || fail "the PostgreSQL site does not run B"
+leftover="$(as_user alice "sudo runuser -u postgres -- psql -Atc \"SELECT count(*) FROM pg_database WHERE datname LIKE 'shoestring_drill_%'\"")"
+[ "$leftover" = 0 ] || fail "the rehearsal left $leftover scratch databases"
+pass "PostgreSQL site: rehearsal in a scratch database of the drill role (none left), B deployed"
+
+printf '\nunder load (wrk through Caddy, 8 connections):\n'
+printf '  %s\n' "${SUMMARY[@]}"
+printf '\n%s passed, 0 failed (deploy test, %s s)\n' "$PASSED" $((SECONDS - T0))
