@@ -27,8 +27,18 @@ probe_http() {
   inside sh -c '! grep -q example.org /var/log/caddy/example.access.log' || fail "one log for two sites"
   pass "two sites: separate processes, settings and JSON access logs"
   local port
+  # Retried for a few seconds, with what the server shows on a failure: under CPU load one scrape
+  # in a few runs has failed here, and its cause is not known yet.
   for port in 9101 9102; do
-    inside curl -sf "http://127.0.0.1:$port/metrics" | grep -q '^# TYPE' || fail "no /metrics on $port"
+    for try in $(seq 1 15); do
+      inside curl -sf --max-time 5 "http://127.0.0.1:$port/metrics" | grep -q '^# TYPE' && break
+      [ "$try" -lt 15 ] || {
+        inside sh -c "ss -ltn; curl -sv --max-time 5 http://127.0.0.1:$port/metrics 2>&1 | head -20"
+        inside journalctl -u 'shoestring-*' --no-pager -o short-precise -n 20
+        fail "no /metrics on $port"
+      }
+      sleep 0.2
+    done
   done
   pass "each site serves its own /metrics (9101, 9102)"
   local headers
