@@ -86,14 +86,7 @@ EOF
 chmod 0755 "$WORK/release-broken"
 
 # --- a fresh server with one site ------------------------------------------------------------------
-mkdir "$WORK/rootfs"
-tar -xf "$CACHE/bookworm-server.tar" -C "$WORK/rootfs"
-ssh-keygen -q -t ed25519 -N '' -C operator -f "$WORK/key"
-install -d -m 0700 "$WORK/rootfs/root/.ssh"
-install -m 0600 "$WORK/key.pub" "$WORK/rootfs/root/.ssh/authorized_keys"
-echo vps >"$WORK/rootfs/etc/hostname"
-printf '127.0.1.1\tvps\n' >>"$WORK/rootfs/etc/hosts"
-make_namespaces
+prepare_vps
 # `ip netns exec` reads /etc/netns/NAME/hosts as /etc/hosts: wrk and curl find the site by name.
 mkdir -p "/etc/netns/$CTL_NS"
 printf '127.0.0.1\tlocalhost\n%s\tapp.example.com app.example.org\n' "$VPS_IP" >"/etc/netns/$CTL_NS/hosts"

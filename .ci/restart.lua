@@ -20,10 +20,5 @@ function request()
   return requests[n]
 end
 
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "RESULT requests=%d connect=%d read=%d write=%d timeout=%d non2xx=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
-    summary.requests, e.connect, e.read, e.write, e.timeout, e.status,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
-end
+-- done(): one RESULT line for the calling script, shared with the other wrk scripts here.
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "wrk-result.lua")

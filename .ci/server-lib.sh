@@ -81,6 +81,19 @@ make_namespaces() {
   ip -n "$VPS_NS" link set veth-vps up
 }
 
+# A fresh root filesystem from the cached tarball, root's key for the operator, and the two
+# namespaces: where every container test starts.
+prepare_vps() {
+  mkdir "$WORK/rootfs"
+  tar -xf "$CACHE/bookworm-server.tar" -C "$WORK/rootfs"
+  ssh-keygen -q -t ed25519 -N '' -C operator -f "$WORK/key"
+  install -d -m 0700 "$WORK/rootfs/root/.ssh"
+  install -m 0600 "$WORK/key.pub" "$WORK/rootfs/root/.ssh/authorized_keys"
+  echo vps >"$WORK/rootfs/etc/hostname"
+  printf '127.0.1.1\tvps\n' >>"$WORK/rootfs/etc/hosts"
+  make_namespaces
+}
+
 boot() {
   timeout 1500 systemd-nspawn -b -D "$WORK/rootfs" --register=no --keep-unit -M vps \
     --network-namespace-path="/run/netns/$VPS_NS" --capability=CAP_NET_ADMIN --console=passive \

@@ -26,14 +26,7 @@ bash .ci/server-rootfs.sh "$CACHE/bookworm-server.tar"
 WORK="$(mktemp -d /var/tmp/shoestring-vps.XXXXXX)"
 trap cleanup EXIT
 trap "exit 130" INT TERM
-mkdir "$WORK/rootfs"
-tar -xf "$CACHE/bookworm-server.tar" -C "$WORK/rootfs"
-ssh-keygen -q -t ed25519 -N '' -C operator -f "$WORK/key"
-install -d -m 0700 "$WORK/rootfs/root/.ssh"
-install -m 0600 "$WORK/key.pub" "$WORK/rootfs/root/.ssh/authorized_keys"
-echo vps >"$WORK/rootfs/etc/hostname"
-printf '127.0.1.1\tvps\n' >>"$WORK/rootfs/etc/hosts"
-make_namespaces
+prepare_vps
 printf 'prepared in %s s\n' $((SECONDS - T0))
 boot
 

@@ -45,21 +45,12 @@ pub fn acquire(host: &Host, site: &Site, what: &str) -> anyhow::Result<DeployLoc
 mod tests {
     use super::*;
     use crate::ops::server::host::tempdir::TempDir;
-    use crate::ops::server::site::{DbKind, Tls};
 
     #[test]
     fn a_second_deploy_of_the_same_site_is_refused_while_the_first_holds_the_lock() {
         let root = TempDir::new();
         let host = Host::at(root.path());
-        let site = Site {
-            name: "blog".parse().unwrap(),
-            domain: "example.com".parse().unwrap(),
-            db: DbKind::Sqlite,
-            tls: Tls::Internal,
-            port: 8101,
-            admin_allow: vec![],
-            static_root: None,
-        };
+        let site = Site::example("blog", 8101);
 
         let first = acquire(&host, &site, "deploy of 0.1.0-aaaaaaa").unwrap();
         let err = acquire(&host, &site, "deploy of 0.1.0-bbbbbbb").err().unwrap().to_string();

@@ -70,18 +70,9 @@ pub fn step(sites: &[Site]) -> ConfigStep {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::server::site::DbKind;
 
     fn site(name: &str, domain: &str, port: u16) -> Site {
-        Site {
-            name: name.parse().unwrap(),
-            domain: domain.parse().unwrap(),
-            db: DbKind::Sqlite,
-            tls: Tls::Acme,
-            port,
-            admin_allow: vec![],
-            static_root: None,
-        }
+        Site { domain: domain.parse().unwrap(), ..Site::example(name, port) }
     }
 
     fn block<'a>(caddyfile: &'a str, host: &str) -> &'a str {

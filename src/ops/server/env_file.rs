@@ -119,18 +119,9 @@ pub fn spec(site: &Site, content: String) -> FileSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::server::site::Tls;
 
     fn site(db: DbKind) -> Site {
-        Site {
-            name: "blog".parse().unwrap(),
-            domain: "example.com".parse().unwrap(),
-            db,
-            tls: Tls::Acme,
-            port: 8101,
-            admin_allow: vec![],
-            static_root: None,
-        }
+        Site { db, ..Site::example("blog", 8101) }
     }
 
     fn inputs(site: &Site) -> Inputs<'_> {

@@ -145,18 +145,9 @@ pub fn prune(host: &Host, keep: usize, in_use: &[String]) -> anyhow::Result<Vec<
 mod tests {
     use super::*;
     use crate::ops::server::host::tempdir::TempDir;
-    use crate::ops::server::site::{DbKind, Tls};
 
     fn site() -> Site {
-        Site {
-            name: "blog".parse().unwrap(),
-            domain: "example.com".parse().unwrap(),
-            db: DbKind::Sqlite,
-            tls: Tls::Internal,
-            port: 8101,
-            admin_allow: vec![],
-            static_root: None,
-        }
+        Site::example("blog", 8101)
     }
 
     /// A stand-in binary that answers `version` as the real one does.

@@ -194,6 +194,22 @@ impl Site {
     }
 }
 
+#[cfg(test)]
+impl Site {
+    /// A SQLite site `name` on example.com with an ACME certificate, for tests.
+    pub fn example(name: &str, port: u16) -> Self {
+        Site {
+            name: name.parse().unwrap(),
+            domain: "example.com".parse().unwrap(),
+            db: DbKind::Sqlite,
+            tls: Tls::Acme,
+            port,
+            admin_allow: vec![],
+            static_root: None,
+        }
+    }
+}
+
 /// Every site recorded on the host, sorted by name.
 pub fn load_all(host: &Host) -> anyhow::Result<Vec<Site>> {
     let dir = host.path(SITES_DIR);
@@ -225,15 +241,7 @@ mod tests {
     use super::*;
 
     fn site(name: &str, port: u16) -> Site {
-        Site {
-            name: name.parse().unwrap(),
-            domain: "example.com".parse().unwrap(),
-            db: DbKind::Sqlite,
-            tls: Tls::Internal,
-            port,
-            admin_allow: vec![],
-            static_root: None,
-        }
+        Site::example(name, port)
     }
 
     #[test]

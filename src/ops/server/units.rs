@@ -98,18 +98,9 @@ impl Step for SiteUnits {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::server::site::Tls;
 
     fn site() -> Site {
-        Site {
-            name: "blog".parse().unwrap(),
-            domain: "example.com".parse().unwrap(),
-            db: DbKind::Postgres,
-            tls: Tls::Acme,
-            port: 8102,
-            admin_allow: vec![],
-            static_root: None,
-        }
+        Site { db: DbKind::Postgres, ..Site::example("blog", 8102) }
     }
 
     fn has(text: &str, line: &str) -> bool {
