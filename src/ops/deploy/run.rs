@@ -86,6 +86,8 @@ fn attempt(plan: &Plan<'_>, name: &str, commit: &str, previous: &str, log: &mut 
     let (host, site) = (plan.host, plan.site);
     let new_binary = host.path(&release::binary_in(name));
     let new_binary = new_binary.to_str().context("the release path is not UTF-8")?;
+    // Read before anything changes: after the switch every step must end in an outcome.
+    let previous_commit = release::identify(host, &host.path(&release::binary_in(previous)))?.commit;
     let backup = match backup(host, site, &release::binary_in(previous)) {
         Ok(archive) => archive,
         Err(err) => return Ok(Ended::stopped(format!("the backup failed, nothing was changed: {err:#}"), None)),
@@ -108,7 +110,6 @@ fn attempt(plan: &Plan<'_>, name: &str, commit: &str, previous: &str, log: &mut 
         return Ok(Ended { outcome: Outcome::Deployed, reason: None, backup: Some(backup) });
     };
     log.say(format!("  failed     {name}: {why:#}"));
-    let previous_commit = release::identify(host, &host.path(&release::binary_in(previous)))?.commit;
     let outcome = match switch_and_wait(plan, previous, &previous_commit, log) {
         Ok(()) => Outcome::RolledBack,
         Err(err) => {
