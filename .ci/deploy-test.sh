@@ -36,15 +36,7 @@ finish() {
 trap finish EXIT
 trap "exit 130" INT TERM
 
-need=()
-for tool in mmdebstrap:mmdebstrap systemd-nspawn:systemd-container ssh:openssh-client curl:curl wrk:wrk; do
-  command -v "${tool%%:*}" >/dev/null || need+=("${tool##*:}")
-done
-if [ "${#need[@]}" -gt 0 ]; then
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends "${need[@]}" </dev/null
-fi
-bash .ci/server-rootfs.sh "$CACHE/bookworm-server.tar"
+install_tools_and_rootfs wrk:wrk rsync:rsync
 
 # --- the releases ---------------------------------------------------------------------------------
 commit_a="$("$BIN" version | python3 -c 'import json, sys; print(json.load(sys.stdin)["commit"])')"
@@ -63,7 +55,6 @@ build_release() { # NAME COMMIT [EXTRA_MIGRATION_SQL]
   cp "$target/debug/shoestring" "$WORK/release-$1"
   printf 'built release %s (commit %.7s) in %s s\n' "$1" "$2" $((SECONDS - t))
 }
-command -v rsync >/dev/null || { apt-get install -y -q --no-install-recommends rsync </dev/null >/dev/null; }
 if [ -n "${DEPLOY_BIN_B:-}" ]; then cp "$DEPLOY_BIN_B" "$WORK/release-b"; else build_release b "$commit_b"; fi
 if [ -n "${DEPLOY_BIN_C:-}" ]; then cp "$DEPLOY_BIN_C" "$WORK/release-c"; else
   build_release c "$commit_c" \

@@ -81,6 +81,20 @@ make_namespaces() {
   ip -n "$VPS_NS" link set veth-vps up
 }
 
+# Installs what a container test needs (COMMAND:PACKAGE pairs beyond the common ones) and builds
+# or reuses the cached Debian 12 root filesystem.
+install_tools_and_rootfs() {
+  local need=() tool
+  for tool in mmdebstrap:mmdebstrap systemd-nspawn:systemd-container ssh:openssh-client curl:curl "$@"; do
+    command -v "${tool%%:*}" >/dev/null || need+=("${tool##*:}")
+  done
+  if [ "${#need[@]}" -gt 0 ]; then
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${need[@]}" </dev/null
+  fi
+  bash .ci/server-rootfs.sh "$CACHE/bookworm-server.tar"
+}
+
 # A fresh root filesystem from the cached tarball, root's key for the operator, and the two
 # namespaces: where every container test starts.
 prepare_vps() {

@@ -13,15 +13,7 @@ source .ci/server-lib.sh
 PASSED=0
 T0=$SECONDS
 
-need=()
-for tool in mmdebstrap:mmdebstrap systemd-nspawn:systemd-container ssh:openssh-client curl:curl ping:iputils-ping; do
-  command -v "${tool%%:*}" >/dev/null || need+=("${tool##*:}")
-done
-if [ "${#need[@]}" -gt 0 ]; then
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends "${need[@]}" </dev/null
-fi
-bash .ci/server-rootfs.sh "$CACHE/bookworm-server.tar"
+install_tools_and_rootfs ping:iputils-ping
 
 WORK="$(mktemp -d /var/tmp/shoestring-vps.XXXXXX)"
 trap cleanup EXIT
