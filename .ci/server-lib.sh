@@ -11,6 +11,8 @@ NSPAWN_PID=""
 fail() {
   printf 'FAIL: %s\n' "$*" >&2
   diagnose >&2 || true
+  # HOLD_ON_FAIL=SECONDS keeps the container up that long to look inside (`nsenter -t PID …`).
+  [ -n "${HOLD_ON_FAIL:-}" ] && { printf 'holding for %s s; container init %s\n' "$HOLD_ON_FAIL" "$(container_init)" >&2; sleep "$HOLD_ON_FAIL"; }
   exit 1
 }
 
@@ -19,7 +21,9 @@ diagnose() {
   [ -n "${WORK:-}" ] && [ -f "$WORK/console.log" ] && tail -n 25 "$WORK/console.log"
   [ -n "$NSPAWN_PID" ] || return 0
   inside systemctl --failed --no-legend --plain
-  inside journalctl -b --no-pager -n 30 -u caddy -u 'shoestring-*'
+  inside journalctl -b --no-pager -n 30 -p warning -u caddy -u 'shoestring-*'
+  # The answers that were not 200, as Caddy logged them (status, upstream error, duration).
+  inside sh -c 'cat /var/log/caddy/*access.log 2>/dev/null | grep -v "\"status\":200" | tail -n 15' || true
 }
 
 pass() {

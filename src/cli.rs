@@ -199,6 +199,7 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     let signals = lifecycle::Signals::install()?;
     crate::migrate(&state).await?;
     deploy_check::at_start(&state, deploy_check::AppRouter(crate::app)).await?;
+    state.db.warm_up().await;
     let listener = lifecycle::listener(state.settings.bind)?;
     tracing::info!(address = %listener.local_addr()?, env = ?state.settings.env, "listening");
     let (stop, stopped) = watch::channel(false);

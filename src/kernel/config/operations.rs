@@ -40,6 +40,11 @@ pub struct OperationsSettings {
     /// `/readyz` fails when the data folder's disk has less free space than this, in MiB.
     #[arg(long, env = "READY_MIN_FREE_MB", default_value_t = 100, global = true)]
     pub ready_min_free_mb: u64,
+    /// While this file exists `/up` answers 503 "draining", so a load balancer's health check
+    /// sends this instance nothing more (a deploy sets it before a restart; `server setup` names
+    /// one per instance of a site with several).
+    #[arg(long, env = "DRAIN_FILE", global = true)]
+    pub drain_file: Option<std::path::PathBuf>,
 }
 
 /// The metrics listener's address, or none.

@@ -23,6 +23,7 @@ const IDLE_PING_AFTER: Duration = Duration::from_secs(60);
 /// How long a request waits for a connection before it is answered 503: an unreachable
 /// database must not hold requests for long.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(2500);
+const POOL_SIZE: u32 = 8;
 /// PostgreSQL cancels a statement after this long; requests time out at 30 s.
 const STATEMENT_TIMEOUT: &str = "SET statement_timeout = '20s'";
 
@@ -54,7 +55,7 @@ impl Db {
         // connection's thread, on PostgreSQL one to the server, each as costly as a small query.
         // Only a connection that sat idle long enough to have been dropped is checked.
         let options = AnyPoolOptions::new()
-            .max_connections(8)
+            .max_connections(POOL_SIZE)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
@@ -86,7 +87,11 @@ impl Db {
             // (~0.9 ms, most of the post list's database time). Its generic plan is the same
             // index walk, so keep it (BENCHMARKS.md, before/after).
             // A statement that runs longer than a request may is cancelled (57014 → 503).
-            Backend::Postgres => options.after_connect(|conn, _| {
+            // The pool stays full: sqlx makes a request that finds no idle connection open its own
+            // rather than wait for one to come back, and a new connection (a process, a password
+            // exchange) on a busy machine can take longer than ACQUIRE_TIMEOUT: a fresh instance
+            // under load answered 503s for seconds while it grew its pool.
+            Backend::Postgres => options.min_connections(POOL_SIZE).after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("SET plan_cache_mode = force_generic_plan").await?;
                     conn.execute(STATEMENT_TIMEOUT).await?;
@@ -115,6 +120,25 @@ impl Db {
             }
         }
         Ok(())
+    }
+
+    /// On PostgreSQL, opens the whole pool before the first request (see `min_connections`
+    /// above): a new instance (a deploy, a restart after a crash) meets its share of the load at
+    /// once. A connection that cannot be opened now is left for later: serving is not refused.
+    pub async fn warm_up(&self) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        let mut held = Vec::with_capacity(POOL_SIZE as usize);
+        for _ in 0..POOL_SIZE {
+            match self.pool.acquire().await {
+                Ok(conn) => held.push(conn),
+                Err(err) => {
+                    tracing::warn!(error = %err, opened = held.len(), "could not open every connection before serving");
+                    break;
+                }
+            }
+        }
     }
 
     /// The newest migration applied to this database (0 before any).

@@ -1,4 +1,5 @@
-//! What a supervisor, a proxy or a deploy asks the process: `/up` (liveness: it answers, no I/O),
+//! What a supervisor, a proxy or a deploy asks the process: `/up` (it answers, and is not being
+//! drained: what a load balancer asks; no I/O but one `stat` when DRAIN_FILE is set),
 //! `/readyz` (readiness: the database answers within a second, the schema is current, the job
 //! queue moves, the data folder's disk has room; 503 with the failed checks as JSON otherwise),
 //! `/version` and `/deployed_commit_id.txt`. Served outside the middleware stack: no cookies, no
@@ -41,7 +42,7 @@ struct Readiness {
 pub fn router(state: AppState, extra: Vec<ReadinessCheck>) -> Router {
     let extra = Arc::new(extra);
     Router::new()
-        .route("/up", get(|| async { no_store("ok") }))
+        .route("/up", get(up))
         .route("/version", get(version))
         .route("/deployed_commit_id.txt", get(|| async { no_store(build_info::COMMIT) }))
         .route("/readyz", get(move |state| readyz(state, extra.clone())))
@@ -52,6 +53,20 @@ fn no_store(body: impl IntoResponse) -> Response {
     let mut response = body.into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// 503 while the drain file exists. Not `/readyz`: a deploy waits for a drained instance's
+/// readiness before it lets it back in, and a shared database that is slow must not take every
+/// instance out of the load balancer at once.
+async fn up(State(state): State<AppState>) -> Response {
+    match &state.settings.operations.drain_file {
+        Some(file) if file.exists() => {
+            let mut response = no_store((StatusCode::SERVICE_UNAVAILABLE, "draining"));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+        }
+        _ => no_store("ok"),
+    }
 }
 
 async fn version() -> Response {

@@ -143,7 +143,11 @@ impl Worker {
             },
         };
         match outcome {
-            Ok(()) => store::delete_job(&self.db, job.id).await?,
+            Ok(()) => {
+                store::delete_job(&self.db, job.id).await?;
+                // The record that it ran: with several instances, which one ran it.
+                tracing::info!(job_id = job.id, kind = %job.kind, "job done");
+            }
             Err(error) => {
                 let dead = job.attempts >= job.max_attempts;
                 tracing::warn!(job_id = job.id, kind = %job.kind, attempt = job.attempts, dead, error = %error, "job failed");

@@ -11,6 +11,7 @@ mod probe;
 mod rollback;
 mod run;
 mod status;
+mod switch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

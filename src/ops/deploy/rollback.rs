@@ -8,6 +8,7 @@ use anyhow::Context;
 use super::history::{self, Outcome};
 use super::lock;
 use super::run::{self, Ended, Log, Plan};
+use super::switch::{Target, switch_or_restore};
 use crate::kernel::clock::Clock;
 use crate::ops::server::release;
 
@@ -30,17 +31,11 @@ pub fn rollback(plan: &Plan<'_>, wanted: Option<String>) -> anyhow::Result<Outco
     let started_at = Clock::default().now();
     let mut log = Log::new();
     log.say(format!("site {}: rolling back to {target} (running {current})", site.name));
-    let commit_of = |name: &str| release::identify(host, &host.path(&release::binary_in(name))).map(|i| i.commit);
-    let ended = match run::switch_and_wait(plan, &target, &commit_of(&target)?, &mut log) {
-        Ok(()) => Ended { outcome: Outcome::Deployed, reason: None, backup: None },
-        Err(why) => {
-            log.say(format!("  failed     {target}: {why:#}"));
-            let outcome = match run::switch_and_wait(plan, &current, &commit_of(&current)?, &mut log) {
-                Ok(()) => Outcome::RolledBack,
-                Err(_) => Outcome::Down,
-            };
-            Ended { outcome, reason: Some(format!("{why:#}")), backup: None }
-        }
+    let target_of = |name: &str| -> anyhow::Result<Target> {
+        let commit = release::identify(host, &host.path(&release::binary_in(name)))?.commit;
+        Ok(Target { name: name.to_owned(), commit })
     };
+    let (outcome, reason) = switch_or_restore(plan, &target_of(&target)?, &target_of(&current)?, &mut log);
+    let ended = Ended { outcome, reason, backup: None };
     run::finish(plan, "rollback", &target, Some(current), started_at, ended, log, usize::MAX)
 }

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::history::{self, Outcome, Record};
-use super::{lock, probe};
+use super::lock;
+use super::switch::{Target, switch_or_restore};
 use crate::kernel::clock::Clock;
 use crate::ops::server::env_file;
 use crate::ops::server::host::Host;
@@ -63,6 +64,9 @@ pub struct Plan<'a> {
 /// Deploys `binary` to the site; records the run and prunes old releases.
 pub fn deploy(plan: &Plan<'_>, binary: &Path, keep: usize) -> anyhow::Result<Outcome> {
     let (host, site) = (plan.host, plan.site);
+    // Copying and checksumming the release, and what it runs as the site (`command_as_site`),
+    // yield the CPU to the instances serving meanwhile.
+    let _ = rustix::process::setpriority_process(None, 10);
     let identity = release::identify(host, binary)?;
     let name = identity.release_name();
     let _lock = lock::acquire(host, site, &format!("deploy of {name}"))?;
@@ -75,7 +79,7 @@ pub fn deploy(plan: &Plan<'_>, binary: &Path, keep: usize) -> anyhow::Result<Out
     let started_at = Clock::default().now();
     let mut log = Log::new();
     log.say(format!("site {}: deploying {name} (running {previous})", site.name));
-    release::install(host, binary)?;
+    release::install(host, binary, &identity)?;
     log.say(format!("  installed  {}", release::binary_in(&name)));
     let ended = attempt(plan, &name, &identity.commit, &previous, &mut log);
     let ended = ended.unwrap_or_else(|err| Ended::stopped(format!("{err:#}"), None));
@@ -105,40 +109,10 @@ fn attempt(plan: &Plan<'_>, name: &str, commit: &str, previous: &str, log: &mut 
         return Ok(Ended::stopped(why, Some(backup)));
     }
     log.say(format!("  migrated   production with {name}"));
-    let switched = switch_and_wait(plan, name, commit, log);
-    let Err(why) = switched else {
-        return Ok(Ended { outcome: Outcome::Deployed, reason: None, backup: Some(backup) });
-    };
-    log.say(format!("  failed     {name}: {why:#}"));
-    let outcome = match switch_and_wait(plan, previous, &previous_commit, log) {
-        Ok(()) => Outcome::RolledBack,
-        Err(err) => {
-            log.say(format!("  failed     rolling back to {previous}: {err:#}"));
-            Outcome::Down
-        }
-    };
-    Ok(Ended { outcome, reason: Some(format!("{why:#}")), backup: Some(backup) })
-}
-
-/// Points `current` at `name`, restarts the service (clearing a failed state left by a release
-/// that crashed, on the service and on its socket) and waits for it to answer with `commit`.
-pub fn switch_and_wait(plan: &Plan<'_>, name: &str, commit: &str, log: &mut Log) -> anyhow::Result<()> {
-    let (host, site) = (plan.host, plan.site);
-    release::switch(host, site, name)?;
-    log.say(format!("  switched   current → {name}"));
-    let (service, socket) = (format!("{}.service", site.unit()), format!("{}.socket", site.unit()));
-    let _ = host.run(&["systemctl", "reset-failed", &service, &socket]);
-    host.run(&["systemctl", "start", &socket])?;
-    let started = Instant::now();
-    if host.run(&["systemctl", "restart", &service]).is_err() {
-        anyhow::bail!("{service} did not start: {}", probe::journal_tail(host, site));
-    }
-    probe::wait_ready(host, site, commit, plan.timeout)?;
-    log.say(format!(
-        "  ready      {name} answers /readyz and /version {:.1} s after the restart began",
-        started.elapsed().as_secs_f64()
-    ));
-    Ok(())
+    let new = Target { name: name.to_owned(), commit: commit.to_owned() };
+    let old = Target { name: previous.to_owned(), commit: previous_commit };
+    let (outcome, reason) = switch_or_restore(plan, &new, &old, log);
+    Ok(Ended { outcome, reason, backup: Some(backup) })
 }
 
 /// Writes the record and the log, prunes old releases, and prints the closing line.

@@ -1,11 +1,12 @@
 //! `deploy status`: for each site, the release it runs and the ones installed, whether systemd
-//! and the app itself say it is up, the newest local backup, and the last deploy with its log.
+//! and the app itself say each instance is up, the newest local backup, and the last deploy with its log.
 
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::history::{self, Record};
+use super::probe::Prober;
 use crate::ops::server::host::Host;
 use crate::ops::server::release;
 use crate::ops::server::site::Site;
@@ -14,16 +15,26 @@ use crate::ops::server::site::Site;
 struct SiteStatus {
     site: String,
     release: Option<String>,
-    service: String,
-    ready: String,
-    commit: Option<String>,
+    instances: Vec<InstanceStatus>,
     last_backup: Option<String>,
     last_deploy: Option<Record>,
     last_log: Vec<String>,
 }
 
+/// What systemd and the instance itself say.
+#[derive(Debug, Serialize)]
+struct InstanceStatus {
+    unit: String,
+    service: String,
+    ready: String,
+    commit: Option<String>,
+    /// Its drain file exists: Caddy sends it nothing (a deploy is restarting it, or stopped in the middle).
+    draining: bool,
+}
+
 pub fn print(host: &Host, sites: &[Site], json: bool) -> anyhow::Result<()> {
-    let statuses: Vec<SiteStatus> = sites.iter().map(|site| of(host, site)).collect::<anyhow::Result<_>>()?;
+    let prober = Prober::new(Duration::from_secs(3))?;
+    let statuses: Vec<SiteStatus> = sites.iter().map(|site| of(host, site, &prober)).collect::<anyhow::Result<_>>()?;
     if json {
         println!(
             "{}",
@@ -38,8 +49,11 @@ pub fn print(host: &Host, sites: &[Site], json: bool) -> anyhow::Result<()> {
     for s in &statuses {
         println!("\nsite {}", s.site);
         println!("  release      {}", s.release.as_deref().unwrap_or("none"));
-        println!("  service      {}", s.service);
-        println!("  ready        {} (commit {})", s.ready, s.commit.as_deref().unwrap_or("unknown"));
+        for i in &s.instances {
+            let commit = i.commit.as_deref().unwrap_or("unknown");
+            let draining = if i.draining { ", DRAINING" } else { "" };
+            println!("  {:<12} {}, {} (commit {commit}){draining}", i.unit, i.service, i.ready);
+        }
         println!("  last backup  {}", s.last_backup.as_deref().unwrap_or("none in the data folder"));
         match &s.last_deploy {
             Some(r) => {
@@ -57,10 +71,20 @@ pub fn print(host: &Host, sites: &[Site], json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn of(host: &Host, site: &Site) -> anyhow::Result<SiteStatus> {
-    let unit = format!("{}.service", site.unit());
-    let service = host.run(&["systemctl", "is-active", &unit]).unwrap_or_else(|_| "inactive".into());
-    let (ready, commit) = ask(site);
+fn of(host: &Host, site: &Site, prober: &Prober) -> anyhow::Result<SiteStatus> {
+    let instances = site
+        .instances()
+        .iter()
+        .map(|i| {
+            let service = host.run(&["systemctl", "is-active", &i.service()]).unwrap_or_else(|_| "inactive".into());
+            let (ready, commit) = match prober.ask(i.port) {
+                Ok(answer) => (format!("/readyz {}", answer.ready), answer.commit),
+                Err(err) => (format!("no answer: {err:#}"), None),
+            };
+            let draining = host.path(&i.drain_file()).exists();
+            InstanceStatus { unit: i.unit.clone(), service: service.trim().to_owned(), ready, commit, draining }
+        })
+        .collect();
     let last_deploy = history::read(host, site)?.pop();
     let last_log = match &last_deploy {
         Some(record) => {
@@ -73,29 +97,11 @@ fn of(host: &Host, site: &Site) -> anyhow::Result<SiteStatus> {
     Ok(SiteStatus {
         site: site.name.to_string(),
         release: release::current(host, site)?,
-        service: service.trim().to_owned(),
-        ready,
-        commit,
+        instances,
         last_backup: newest_backup(host, site),
         last_deploy,
         last_log,
     })
-}
-
-/// `/readyz`'s status and `/version`'s commit, asked on the site's socket.
-fn ask(site: &Site) -> (String, Option<String>) {
-    let answer = || -> anyhow::Result<(String, Option<String>)> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).no_proxy().build()?;
-        let base = format!("http://127.0.0.1:{}", site.port);
-        runtime.block_on(async {
-            let ready = client.get(format!("{base}/readyz")).send().await?.status();
-            let body = client.get(format!("{base}/version")).send().await?.bytes().await?;
-            let version: serde_json::Value = serde_json::from_slice(&body)?;
-            Ok((format!("/readyz {ready}"), version["commit"].as_str().map(str::to_owned)))
-        })
-    };
-    answer().unwrap_or_else(|err| (format!("no answer: {err:#}"), None))
 }
 
 fn newest_backup(host: &Host, site: &Site) -> Option<String> {

@@ -2,6 +2,8 @@
 //! site, the admin host serving only the console (optionally to listed networks), the apex and
 //! www. redirected (or served from a folder), HSTS, compression and JSON access logs with
 //! rotation. Caddy checks the file before it replaces the old one, then reloads without a restart.
+//! A site with several instances is load-balanced over their sockets, each asked `/up` every
+//! second: an instance a deploy drains answers 503 there, and Caddy sends it nothing more.
 
 use super::config_step::{ConfigFile, ConfigStep};
 use super::host::FileSpec;
@@ -14,6 +16,21 @@ pub const CADDYFILE_PATH: &str = "/etc/caddy/Caddyfile";
 pub fn render(sites: &[Site]) -> String {
     let blocks: String = sites.iter().map(site_block).collect();
     CADDYFILE.replace("{{sites}}", &blocks)
+}
+
+/// The instances' addresses; for several, how Caddy picks and checks them: in turn, each asked
+/// `/up` every second (not `/readyz`: a slow shared database must not take every instance out at
+/// once), and one that failed a request passed over for five seconds (the request itself is
+/// retried on another, `lb_try_duration`).
+fn upstreams(site: &Site) -> (String, String) {
+    let addresses: Vec<String> = site.instances().iter().map(|i| format!("127.0.0.1:{}", i.port)).collect();
+    let health = match site.instances {
+        1 => String::new(),
+        _ => ["lb_policy round_robin", "health_uri /up", "health_interval 1s", "health_timeout 2s", "fail_duration 5s"]
+            .map(|line| format!("\t\t\t{line}\n"))
+            .concat(),
+    };
+    (addresses.join(" "), health)
 }
 
 fn site_block(site: &Site) -> String {
@@ -30,11 +47,13 @@ fn site_block(site: &Site) -> String {
         Some(root) => format!("\troot * {root}\n\tfile_server"),
         None => format!("\tredir https://{}{{uri}} permanent", site.app_host()),
     };
+    let (upstreams, health) = upstreams(site);
     SITE_BLOCK
+        .replace("{{upstreams}}", &upstreams)
+        .replace("{{health}}", &health)
         .replace("{{name}}", &site.name.to_string())
         .replace("{{domain}}", &site.domain.to_string())
         .replace("{{admin_host}}", &site.admin_host())
-        .replace("{{port}}", &site.port.to_string())
         .replace("{{tls}}", tls)
         .replace("{{admin_allow}}", &admin_allow)
         .replace("{{apex}}", &apex)
@@ -118,6 +137,19 @@ mod tests {
         assert!(block(&file, "app.example.com").contains("format json"));
         assert!(block(&file, "app.example.com").contains("roll_keep 10"));
         assert!(file.contains("Strict-Transport-Security \"max-age=31536000; includeSubDomains\""));
+    }
+
+    #[test]
+    fn several_instances_are_balanced_and_health_checked_one_instance_is_not() {
+        let shop = Site { instances: 2, ..site("shop", "example.org", 8102) };
+        let file = render(&[site("blog", "example.com", 8101), shop]);
+        let app = block(&file, "app.example.org");
+        assert!(app.contains("reverse_proxy 127.0.0.1:8102 127.0.0.1:14102 {"), "{app}");
+        assert!(app.contains("health_uri /up") && app.contains("lb_policy round_robin"), "{app}");
+        assert!(block(&file, "p.example.org").contains("reverse_proxy @console 127.0.0.1:8102 127.0.0.1:14102 {"));
+        // With one instance a failed check would leave Caddy nothing to send requests to.
+        assert!(block(&file, "app.example.com").contains("reverse_proxy 127.0.0.1:8101 {"));
+        assert!(!block(&file, "app.example.com").contains("health_uri"));
     }
 
     #[test]

@@ -111,16 +111,31 @@ fn site_findings(host: &Host, site: &Site) -> Vec<Finding> {
         }
         Err(err) => Finding::error(&id, format!("{err:#}"), "check the unit exists"),
     });
-    let active = host.run(&["systemctl", "is-active", &unit]).unwrap_or_default();
     let id = site_id("HOST-SITE", site);
-    findings.push(if active.trim() == "active" {
-        Finding::ok(&id, format!("{unit} active behind https://{}", site.app_host()))
-    } else {
-        Finding::error(&id, format!("{unit} is {}", active.trim()), format!("see `journalctl -u {unit}`"))
+    let inactive: Vec<(String, String)> = site
+        .instances()
+        .iter()
+        .map(|i| (i.service(), host.run(&["systemctl", "is-active", &i.service()]).unwrap_or_default()))
+        .filter(|(_, state)| state.trim() != "active")
+        .collect();
+    findings.push(match inactive.first() {
+        None => Finding::ok(&id, format!("{} active behind https://{}", instances_named(site), site.app_host())),
+        Some((unit, state)) => {
+            Finding::error(&id, format!("{unit} is {}", state.trim()), format!("see `journalctl -u {unit}`"))
+        }
     });
     findings.extend([site.app_host(), site.admin_host()].iter().map(|name| certificate(host, site, name)));
     findings.extend(deploy_check(host, site));
     findings
+}
+
+/// "shoestring-blog.service", or "shoestring-blog.service and 1 more instance(s)".
+fn instances_named(site: &Site) -> String {
+    let first = site.instance(1).service();
+    match site.instances().len() {
+        1 => first,
+        n => format!("{first} and {} more instance(s)", n - 1),
+    }
 }
 
 /// The site's own `check --deploy`, run as the site's user with its env file, as its service

@@ -120,6 +120,10 @@ pub struct SiteOptions {
     /// Serve this folder on DOMAIN and www.DOMAIN instead of redirecting them to app.DOMAIN.
     #[arg(long, value_parser = static_root)]
     pub static_root: Option<String>,
+    /// Copies of the app behind Caddy's load balancer, each on its own socket: 2 for deploys and
+    /// crashes without a gap (needs --db postgres; at most 4).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub instances: u8,
     /// Read the SMTP URL from the first line of stdin (how --host passes it without a command line).
     #[arg(long, hide = true)]
     pub smtp_url_stdin: bool,

@@ -30,7 +30,7 @@ use std::process::ExitCode;
 use cli::{Common, Phase, ServerArgs, ServerCommand, SetupArgs, SiteCommand, SiteOptions};
 use host::Host;
 use remote::Remote;
-use site::{Domain, Site, SiteName};
+use site::{DbKind, Domain, Site, SiteName};
 use step::{Run, run_step};
 
 use crate::ops::report::Report;
@@ -113,6 +113,11 @@ pub(crate) fn new_site(host: &Host, name: SiteName, domain: Domain, options: &Si
         !sites.iter().any(|s| s.domain == domain && s.name != name),
         "the domain {domain} already belongs to another site"
     );
+    anyhow::ensure!(
+        options.instances == 1 || options.db == DbKind::Postgres,
+        "site {name}: several instances share one database, which SQLite cannot serve to several processes \
+         well; add --db postgres (`shoestring db copy` moves the data)"
+    );
     Ok(Site {
         port: site::free_port(&sites, &name),
         name,
@@ -121,6 +126,7 @@ pub(crate) fn new_site(host: &Host, name: SiteName, domain: Domain, options: &Si
         tls: options.tls,
         admin_allow: options.admin_allow.clone(),
         static_root: options.static_root.clone(),
+        instances: options.instances,
     })
 }
 

@@ -56,10 +56,11 @@ fn sha256_of(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(hasher.finalize().to_vec())
 }
 
-/// Installs `binary` as a release (once: the same bytes again are left as they are) and returns
-/// its name. A different binary under a name already taken is refused: a release never changes.
-pub fn install(host: &Host, binary: &Path) -> anyhow::Result<String> {
-    let name = identify(host, binary)?.release_name();
+/// Installs `binary`, which `identify` named, as a release (once: the same bytes again are left
+/// as they are) and returns its name. A different binary under a name already taken is refused:
+/// a release never changes.
+pub fn install(host: &Host, binary: &Path, identity: &Identity) -> anyhow::Result<String> {
+    let name = identity.release_name();
     let target = host.path(&binary_in(&name));
     let digest = sha256_of(binary)?;
     if target.exists() {
@@ -150,6 +151,10 @@ mod tests {
         Site::example("blog", 8101)
     }
 
+    fn identify_and_install(host: &Host, binary: &Path) -> anyhow::Result<String> {
+        install(host, binary, &identify(host, binary)?)
+    }
+
     /// A stand-in binary that answers `version` as the real one does.
     fn fake_binary(dir: &Path, commit: &str) -> PathBuf {
         let path = dir.join(format!("bin-{}", commit.replace('/', "_")));
@@ -165,13 +170,13 @@ mod tests {
         let host = Host::at(root.path());
         let bin = fake_binary(root.path(), "1a2b3c4d5e6f");
 
-        let name = install(&host, &bin).unwrap();
+        let name = identify_and_install(&host, &bin).unwrap();
 
         assert_eq!(name, "0.1.0-1a2b3c4");
-        assert_eq!(install(&host, &bin).unwrap(), name, "the same bytes install again as a no-op");
+        assert_eq!(identify_and_install(&host, &bin).unwrap(), name, "the same bytes install again as a no-op");
         std::fs::write(&bin, "#!/bin/sh\necho '{\"version\":\"0.1.0\",\"commit\":\"1a2b3c4d5e6f\"}' # other\n")
             .unwrap();
-        let err = install(&host, &bin).unwrap_err().to_string();
+        let err = identify_and_install(&host, &bin).unwrap_err().to_string();
         assert!(err.contains("already installed with other bytes"), "{err}");
     }
 
@@ -182,9 +187,9 @@ mod tests {
         let broken = root.path().join("broken");
         std::fs::write(&broken, "\x7fELF truncated").unwrap();
         std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).unwrap();
-        assert!(install(&host, &broken).unwrap_err().to_string().contains("does not run on this machine"));
+        assert!(identify_and_install(&host, &broken).unwrap_err().to_string().contains("does not run on this machine"));
         let sneaky = fake_binary(root.path(), "../../etc");
-        assert!(install(&host, &sneaky).unwrap_err().to_string().contains("unusable identity"));
+        assert!(identify_and_install(&host, &sneaky).unwrap_err().to_string().contains("unusable identity"));
     }
 
     #[test]
@@ -193,7 +198,7 @@ mod tests {
         let host = Host::at(root.path());
         let mut names = Vec::new();
         for commit in ["aaaaaaa1", "bbbbbbb2", "ccccccc3"] {
-            names.push(install(&host, &fake_binary(root.path(), commit)).unwrap());
+            names.push(identify_and_install(&host, &fake_binary(root.path(), commit)).unwrap());
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         assert_eq!(current(&host, &site()).unwrap(), None);

@@ -122,6 +122,44 @@ pub struct Site {
     /// A folder served on the apex and www. instead of a redirect to app.
     #[serde(default)]
     pub static_root: Option<String>,
+    /// How many copies of the app serve it, each on its own socket (more than one: PostgreSQL).
+    #[serde(default = "one_instance")]
+    pub instances: u8,
+}
+
+fn one_instance() -> u8 {
+    1
+}
+
+/// The most instances a site may have: their ports stay below the ephemeral range (32768).
+pub const MAX_INSTANCES: u8 = 4;
+/// Instance k (from 1) listens on the site's port + (k − 1) × this, its metrics 1000 above that:
+/// 8101, 14101, 20101, 26101 for the first site, never another site's port while sites stay
+/// below a thousand.
+const INSTANCE_PORT_STEP: u16 = 6000;
+
+/// One copy of a site's app: its units and its ports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Instance {
+    pub number: u8,
+    /// `shoestring-NAME` for the first (as a site with one instance always had), `shoestring-NAME-K` after.
+    pub unit: String,
+    pub port: u16,
+    pub metrics_port: u16,
+}
+
+impl Instance {
+    pub fn service(&self) -> String {
+        format!("{}.service", self.unit)
+    }
+    pub fn socket(&self) -> String {
+        format!("{}.socket", self.unit)
+    }
+    /// While this file exists the instance's `/up` answers 503 and Caddy sends it nothing
+    /// (DRAIN_FILE); in /run, so a reboot never leaves an instance drained.
+    pub fn drain_file(&self) -> String {
+        format!("/run/shoestring/{}.drain", self.unit)
+    }
 }
 
 impl Site {
@@ -158,6 +196,18 @@ impl Site {
     pub fn drill_role(&self) -> String {
         format!("shoestring_{}_drill", self.name)
     }
+    /// Its instances, the first always there.
+    pub fn instances(&self) -> Vec<Instance> {
+        (1..=self.instances.clamp(1, MAX_INSTANCES)).map(|k| self.instance(k)).collect()
+    }
+
+    /// Instance `k` (from 1), whether or not the site runs it (units left by a larger count).
+    pub fn instance(&self, k: u8) -> Instance {
+        let port = self.port + INSTANCE_PORT_STEP * u16::from(k - 1);
+        let unit = if k == 1 { self.unit() } else { format!("{}-{k}", self.unit()) };
+        Instance { number: k, unit, port, metrics_port: port + 1000 }
+    }
+
     /// Its `/metrics` port on loopback: the site's port plus 1000 (8101 → 9101), so two sites never
     /// share one and none takes 9100, the node exporter's. Site ports start at 8101, far from the top.
     pub fn metrics_port(&self) -> u16 {
@@ -177,10 +227,11 @@ impl Site {
     }
 
     /// The command line that runs `binary args…` as the site (its user, env file and data folder,
-    /// as its service does) in a transient unit, with the output on ours.
+    /// as its service does) in a transient unit, with the output on ours. At nice 10: a backup,
+    /// a deploy's rehearsal or a check takes the CPU the site's own instances leave.
     pub fn command_as_site(&self, binary: &str, args: &[&str]) -> Vec<String> {
         let mut argv: Vec<String> =
-            ["systemd-run", "--quiet", "--wait", "--pipe", "--collect"].map(String::from).into();
+            ["systemd-run", "--quiet", "--wait", "--pipe", "--collect", "--nice=10"].map(String::from).into();
         argv.push(format!("--property=User={}", self.user()));
         argv.push(format!("--property=EnvironmentFile={}", self.env_file()));
         argv.push(format!("--property=WorkingDirectory={}", self.data_dir()));
@@ -206,6 +257,7 @@ impl Site {
             port,
             admin_allow: vec![],
             static_root: None,
+            instances: 1,
         }
     }
 }
@@ -265,6 +317,33 @@ mod tests {
         let sites = vec![site("a", 8101), site("c", 8103)];
         assert_eq!(free_port(&sites, &"c".parse().unwrap()), 8103);
         assert_eq!(free_port(&sites, &"b".parse().unwrap()), 8102);
+    }
+
+    #[test]
+    fn instances_have_their_own_units_and_ports_apart_from_every_other_sites() {
+        let blog = Site { instances: 3, ..site("blog", 8101) };
+        let ports: Vec<(String, u16, u16)> =
+            blog.instances().into_iter().map(|i| (i.unit, i.port, i.metrics_port)).collect();
+        assert_eq!(
+            ports,
+            [
+                ("shoestring-blog".to_owned(), 8101, 9101),
+                ("shoestring-blog-2".to_owned(), 14101, 15101),
+                ("shoestring-blog-3".to_owned(), 20101, 21101)
+            ]
+        );
+        // The last instance of the thousandth site still ends below the next instance's first port.
+        let last = Site { instances: MAX_INSTANCES, ..site("zz", FIRST_PORT + 999) };
+        let top = last.instance(MAX_INSTANCES);
+        assert!(top.metrics_port < 32768, "{top:?}");
+        assert!(last.instance(1).metrics_port < blog.instance(2).port);
+    }
+
+    #[test]
+    fn a_record_without_instances_has_one() {
+        let mut json: serde_json::Value = serde_json::to_value(site("blog", 8101)).unwrap();
+        json.as_object_mut().unwrap().remove("instances");
+        assert_eq!(serde_json::from_value::<Site>(json).unwrap().instances().len(), 1);
     }
 
     #[test]

@@ -112,7 +112,8 @@ impl Step for FirstRelease {
     }
 
     fn apply(&self, host: &Host) -> anyhow::Result<()> {
-        let name = release::install(host, &host.path(units::BINARY))?;
+        let binary = host.path(units::BINARY);
+        let name = release::install(host, &binary, &release::identify(host, &binary)?)?;
         release::switch(host, &self.site, &name)
     }
 }

@@ -48,37 +48,43 @@ fn add(host: &Host, args: &SiteAddArgs, smtp_url: Option<&str>) -> anyhow::Resul
 }
 
 fn list(host: &Host) -> anyhow::Result<()> {
-    println!("{:<16} {:<28} {:<9} {:<6} {:<9} state", "name", "domain", "db", "port", "tls");
+    println!("{:<16} {:<28} {:<9} {:<6} {:<9} {:<9} state", "name", "domain", "db", "port", "tls", "instances");
     for site in site::load_all(host)? {
-        let state = host.run(&["systemctl", "is-active", &format!("{}.service", site.unit())]).unwrap_or_default();
-        let state = if state.trim().is_empty() { "inactive" } else { state.trim() };
+        let states: Vec<String> = site
+            .instances()
+            .iter()
+            .map(|i| {
+                let state = host.run(&["systemctl", "is-active", &i.service()]).unwrap_or_default();
+                if state.trim().is_empty() { "inactive".to_owned() } else { state.trim().to_owned() }
+            })
+            .collect();
+        let state = states.join(",");
         let db = if site.db == DbKind::Postgres { "postgres" } else { "sqlite" };
         let tls = format!("{:?}", site.tls).to_lowercase();
         println!(
-            "{:<16} {:<28} {:<9} {:<6} {:<9} {state}",
+            "{:<16} {:<28} {:<9} {:<6} {:<9} {:<9} {state}",
             site.name.to_string(),
             site.domain.to_string(),
             db,
             site.port,
-            tls
+            tls,
+            site.instances
         );
     }
     Ok(())
 }
 
 fn remove(host: &Host, site: &Site, purge: bool, common: &Common) -> anyhow::Result<()> {
-    let unit = site.unit();
-    let units = [format!("{unit}.socket"), format!("{unit}.service")];
-    let plan = format!("stop and remove {} and {}; take {} out of Caddy", units[0], units[1], site.domain);
+    let instances = site.instances();
+    let units: Vec<String> = instances.iter().flat_map(|i| [i.socket(), i.service()]).collect();
+    let plan = format!("stop and remove {}; take {} out of Caddy", units.join(", "), site.domain);
     if common.dry_run {
         println!("  plan     {plan}{}", if purge { "; delete its data, secrets, user and database" } else { "" });
         return Ok(());
     }
-    let _ = host.run(&["systemctl", "disable", "--now", &units[0], &units[1]]);
-    for name in &units {
-        host.remove(&format!("{}/{name}", units::UNIT_DIR))?;
+    for instance in &instances {
+        units::remove_instance(host, instance)?;
     }
-    host.run(&["systemctl", "daemon-reload"])?;
     host.remove(&site.record_path())?;
     let remaining = site::load_all(host)?;
     run_step(host, &caddy::step(&remaining), false, &mut Run::default())?;

@@ -5,7 +5,7 @@
 
 use super::config_step::{ConfigFile, ConfigStep};
 use super::host::{FileSpec, Host};
-use super::site::{DbKind, Site};
+use super::site::{DbKind, Instance, MAX_INSTANCES, Site};
 use super::step::Step;
 
 const SOCKET: &str = include_str!("templates/site.socket");
@@ -13,26 +13,61 @@ const SERVICE: &str = include_str!("templates/site.service");
 pub const UNIT_DIR: &str = "/etc/systemd/system";
 pub const BINARY: &str = "/usr/local/bin/shoestring";
 
-fn fill(template: &str, site: &Site) -> String {
+fn fill(template: &str, site: &Site, instance: &Instance) -> String {
     let after_db = if site.db == DbKind::Postgres { " postgresql.service" } else { "" };
+    // The first instance's metrics address is METRICS_BIND in the env file; an argument wins
+    // over it for the others (systemd's EnvironmentFile= would win over Environment=).
+    let serve_args = match instance.number {
+        1 => String::new(),
+        _ => format!(" --metrics-bind 127.0.0.1:{}", instance.metrics_port),
+    };
+    let drain_env = match site.instances {
+        1 => String::new(),
+        _ => format!("\nEnvironment=DRAIN_FILE={}", instance.drain_file()),
+    };
+    let instance_label = match site.instances {
+        1 => String::new(),
+        _ => format!(", instance {} of {}", instance.number, site.instances),
+    };
     template
         .replace("{{name}}", &site.name.to_string())
-        .replace("{{unit}}", &site.unit())
+        .replace("{{instance}}", &instance_label)
+        .replace("{{unit}}", &instance.unit)
         .replace("{{user}}", &site.user())
-        .replace("{{port}}", &site.port.to_string())
+        .replace("{{port}}", &instance.port.to_string())
         .replace("{{env_file}}", &site.env_file())
+        .replace("{{drain_env}}", &drain_env)
         .replace("{{data_dir}}", &site.data_dir())
         .replace("{{current}}", &site.current_link())
+        .replace("{{serve_args}}", &serve_args)
         .replace("{{app_host}}", &site.app_host())
         .replace("{{after_db}}", after_db)
 }
 
-pub fn socket(site: &Site) -> FileSpec {
-    FileSpec::public(&format!("{UNIT_DIR}/{}.socket", site.unit()), fill(SOCKET, site))
+pub fn socket(site: &Site, instance: &Instance) -> FileSpec {
+    FileSpec::public(&format!("{UNIT_DIR}/{}", instance.socket()), fill(SOCKET, site, instance))
 }
 
-pub fn service(site: &Site) -> FileSpec {
-    FileSpec::public(&format!("{UNIT_DIR}/{}.service", site.unit()), fill(SERVICE, site))
+pub fn service(site: &Site, instance: &Instance) -> FileSpec {
+    FileSpec::public(&format!("{UNIT_DIR}/{}", instance.service()), fill(SERVICE, site, instance))
+}
+
+/// Stops, disables and deletes an instance's units (a removed site, or a smaller count).
+pub fn remove_instance(host: &Host, instance: &Instance) -> anyhow::Result<()> {
+    let _ = host.run(&["systemctl", "disable", "--now", &instance.socket(), &instance.service()]);
+    for name in [instance.socket(), instance.service()] {
+        host.remove(&format!("{UNIT_DIR}/{name}"))?;
+    }
+    host.run(&["systemctl", "daemon-reload"])?;
+    Ok(())
+}
+
+/// Instances above the site's count whose units are still installed.
+fn surplus(host: &Host, site: &Site) -> Vec<Instance> {
+    (site.instances().len() as u8 + 1..=MAX_INSTANCES)
+        .map(|k| site.instance(k))
+        .filter(|i| host.path(&format!("{UNIT_DIR}/{}", i.service())).exists())
+        .collect()
 }
 
 /// The overall exposure `systemd-analyze security UNIT` prints on its last line.
@@ -43,22 +78,27 @@ pub fn exposure(output: &str) -> Option<f32> {
     after.split_whitespace().next()?.parse().ok()
 }
 
-/// Socket and service files, verified, then enabled and started; a changed file restarts both.
+/// Socket and service files of every instance, verified, then enabled and started; a changed
+/// file restarts them. Units of instances beyond the count are removed.
 pub struct SiteUnits {
     pub site: Site,
 }
 
 impl SiteUnits {
     fn config(&self) -> ConfigStep {
-        let unit = self.site.unit();
+        let instances = self.site.instances();
+        let files = instances
+            .iter()
+            .flat_map(|i| [ConfigFile::plain(socket(&self.site, i)), ConfigFile::plain(service(&self.site, i))])
+            .collect();
+        let services: Vec<String> = instances.iter().flat_map(|i| [i.socket(), i.service()]).collect();
+        let mut restart = vec!["systemctl".to_owned(), "restart".to_owned()];
+        restart.extend(services.iter().cloned());
         ConfigStep {
             name: format!("site {}: socket and service units", self.site.name),
-            files: vec![ConfigFile::plain(socket(&self.site)), ConfigFile::plain(service(&self.site))],
-            services: vec![format!("{unit}.socket"), format!("{unit}.service")],
-            reload: vec![
-                ["systemctl", "daemon-reload"].map(String::from).to_vec(),
-                vec!["systemctl".into(), "restart".into(), format!("{unit}.socket"), format!("{unit}.service")],
-            ],
+            files,
+            services,
+            reload: vec![["systemctl", "daemon-reload"].map(String::from).to_vec(), restart],
             ..ConfigStep::default()
         }
     }
@@ -69,7 +109,7 @@ impl SiteUnits {
         let dir = host.path(&format!("/run/shoestring-verify/{}", self.site.unit()));
         std::fs::create_dir_all(&dir)?;
         let mut argv = vec!["systemd-analyze".to_owned(), "verify".to_owned(), "--man=no".to_owned()];
-        for spec in [socket(&self.site), service(&self.site)] {
+        for spec in self.site.instances().iter().flat_map(|i| [socket(&self.site, i), service(&self.site, i)]) {
             let name = spec.path.rsplit('/').next().unwrap_or_default().to_owned();
             std::fs::write(dir.join(&name), &spec.content)?;
             argv.push(dir.join(&name).to_string_lossy().into_owned());
@@ -86,10 +126,15 @@ impl Step for SiteUnits {
     }
 
     fn check(&self, host: &Host) -> anyhow::Result<Vec<String>> {
-        self.config().check(host)
+        let mut diffs = self.config().check(host)?;
+        diffs.extend(surplus(host, &self.site).iter().map(|i| format!("remove {} and {}", i.socket(), i.service())));
+        Ok(diffs)
     }
 
     fn apply(&self, host: &Host) -> anyhow::Result<()> {
+        for instance in surplus(host, &self.site) {
+            remove_instance(host, &instance)?;
+        }
         self.verify_new_files(host)?;
         self.config().apply(host)
     }
@@ -109,7 +154,7 @@ mod tests {
 
     #[test]
     fn the_service_is_confined_to_its_data_folder_without_capabilities() {
-        let text = service(&site()).content;
+        let text = service(&site(), &site().instance(1)).content;
         for line in [
             "Type=notify",
             "User=shoestring-blog",
@@ -129,14 +174,40 @@ mod tests {
             assert!(has(&text, line), "{line} missing in:\n{text}");
         }
         assert!(text.contains("postgresql.service"));
+        assert!(!text.contains("DRAIN_FILE"), "one instance is never drained");
         assert!(!text.contains("{{"), "unfilled placeholder in:\n{text}");
     }
 
     #[test]
     fn the_socket_listens_on_the_sites_loopback_port_only() {
-        let text = socket(&site()).content;
+        let text = socket(&site(), &site().instance(1)).content;
         assert!(has(&text, "ListenStream=127.0.0.1:8102"), "{text}");
         assert_eq!(text.matches("ListenStream").count(), 1);
+    }
+
+    #[test]
+    fn a_second_instance_has_its_own_socket_units_and_metrics_address() {
+        let site = Site { instances: 2, ..site() };
+        let second = site.instance(2);
+        let socket_text = socket(&site, &second).content;
+        let service_text = service(&site, &second).content;
+        assert!(socket(&site, &second).path.ends_with("/shoestring-blog-2.socket"));
+        assert!(has(&socket_text, "ListenStream=127.0.0.1:14102"), "{socket_text}");
+        assert!(has(&service_text, "Requires=shoestring-blog-2.socket"), "{service_text}");
+        assert!(
+            has(
+                &service_text,
+                "ExecStart=/opt/shoestring/sites/blog/current/shoestring serve --metrics-bind 127.0.0.1:15102"
+            ),
+            "{service_text}"
+        );
+        assert!(service_text.contains("instance 2 of 2"));
+        assert!(has(&service_text, "Environment=DRAIN_FILE=/run/shoestring/shoestring-blog-2.drain"), "{service_text}");
+        // Both run the same release as the same user with the same secrets.
+        assert!(
+            has(&service_text, "User=shoestring-blog")
+                && has(&service_text, "EnvironmentFile=/etc/shoestring/blog.env")
+        );
     }
 
     #[test]

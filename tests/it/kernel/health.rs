@@ -4,8 +4,8 @@ use shoestring::kernel::build_info;
 use shoestring::kernel::config::Secret;
 use shoestring::kernel::jobs;
 
-use crate::support::TestApp;
 use crate::support::cluster::ThrowawayCluster;
+use crate::support::{TempDir, TestApp};
 
 #[tokio::test]
 async fn liveness_version_and_commit_answer_with_any_host_and_set_no_cookie() {
@@ -25,6 +25,27 @@ async fn liveness_version_and_commit_answer_with_any_host_and_set_no_cookie() {
     assert!(version["built_at"].as_i64().unwrap() > 1_700_000_000);
     assert_eq!(commit, (200, build_info::COMMIT.to_owned()));
     assert!(build_info::COMMIT.len() == 40 || build_info::COMMIT == "unknown");
+}
+
+#[tokio::test]
+async fn liveness_answers_503_while_the_drain_file_exists_and_readiness_does_not_care() {
+    let dir = TempDir::new("drain");
+    let drain = dir.0.join("instance.drain");
+    let app = TestApp::spawn_with(|s| s.operations.drain_file = Some(drain.clone())).await;
+
+    let before = app.browser().get("/up").await.status();
+    std::fs::write(&drain, "").unwrap();
+    let draining = app.browser().get("/up").await;
+    let (draining_status, retry_after) = (draining.status(), draining.headers().get("retry-after").cloned());
+    let (ready_while_draining, _) = app.browser().get_json("/readyz").await;
+    std::fs::remove_file(&drain).unwrap();
+    let after = app.browser().get("/up").await.status();
+
+    assert_eq!(before, 200);
+    assert_eq!(draining_status, 503);
+    assert!(retry_after.is_some());
+    assert_eq!(ready_while_draining, 200, "a deploy checks a drained instance's readiness before letting it back");
+    assert_eq!(after, 200);
 }
 
 #[tokio::test]
