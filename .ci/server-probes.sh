@@ -162,9 +162,9 @@ boot_as_alice() {
 
 probe_remove() {
   ctl "$BIN" server site list "${REMOTE[@]}" >"$WORK/list.txt"
-  grep -q '^example  *example.com  *sqlite  *8101  *internal  *active' "$WORK/list.txt" \
-    && grep -q '^shop  *example.org  *postgres  *8102  *internal  *active' "$WORK/list.txt" || fail "site list: $(cat "$WORK/list.txt")"
-  pass "site list shows both sites, their databases, ports and states"
+  grep -q '^example  *example.com  *sqlite  *8101  *internal  *1  *active' "$WORK/list.txt" \
+    && grep -q '^shop  *example.org  *postgres  *8102  *internal  *1  *active' "$WORK/list.txt" || fail "site list: $(cat "$WORK/list.txt")"
+  pass "site list shows both sites, their databases, ports, instances and states"
   ctl "$BIN" server site remove shop "${REMOTE[@]}"
   [ "$(fetch https://app.example.org/ | cut -d' ' -f1)" != 200 ] || fail "a removed site still answers"
   inside test -d /var/lib/shoestring/shop || fail "remove without --purge deleted the data"
