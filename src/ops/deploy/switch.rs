@@ -9,12 +9,10 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-
 use super::history::Outcome;
 use super::probe;
 use super::run::{Log, Plan};
-use crate::ops::server::host::Host;
+use crate::ops::server::host::{FileSpec, Host};
 use crate::ops::server::release;
 use crate::ops::server::site::Instance;
 
@@ -92,14 +90,10 @@ fn restart(plan: &Plan<'_>, target: &Target, instance: &Instance, log: &mut Log)
 
 /// Creates (`on`) or removes the instance's drain file.
 fn drain(host: &Host, instance: &Instance, on: bool) -> anyhow::Result<()> {
-    let file = host.path(&instance.drain_file());
+    let file = instance.drain_file();
     if on {
-        let dir = file.parent().context("the drain file has no folder")?;
-        std::fs::create_dir_all(dir)?;
-        std::fs::write(&file, "drained by shoestring deploy\n")
+        host.write(&FileSpec::public(&file, "drained by shoestring deploy\n".into()))
     } else {
-        std::fs::remove_file(&file)
-            .or_else(|err| if err.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(err) })
+        host.remove(&file).map(|_| ())
     }
-    .with_context(|| format!("{} {}", if on { "writing" } else { "removing" }, file.display()))
 }
