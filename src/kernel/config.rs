@@ -102,6 +102,10 @@ pub struct Settings {
     /// `smtps://user:pass@host:465` or `smtp://user:pass@host:587?tls=required`. Unset: local outbox.
     #[arg(long, env = "SMTP_URL", global = true)]
     pub smtp_url: Option<Secret>,
+    /// Keep every email in the outbox table and send none, even in production: a staging copy
+    /// of production's data holds real people's addresses (`shoestring deploy --staging`).
+    #[arg(long, env = "MAIL_OUTBOX", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub mail_outbox: bool,
     /// The From header of every email.
     #[arg(long, env = "MAIL_FROM", default_value = "Shoestring <noreply@localhost>", global = true)]
     pub mail_from: String,
@@ -486,6 +490,7 @@ impl Settings {
             return Err(problem("BASE_URL", "must be an https:// address in production"));
         }
         match &self.smtp_url {
+            None if self.mail_outbox => {}
             None => {
                 return Err(problem("SMTP_URL", "production sends real email; set an SMTP server"));
             }
@@ -601,6 +606,16 @@ mod tests {
         let mut s = production();
         s.base_url = Some("http://app.example.com".into());
         assert_eq!(s.validate().unwrap_err().setting, "BASE_URL");
+    }
+
+    #[test]
+    fn production_without_smtp_runs_only_when_mail_is_kept_in_the_outbox() {
+        let mut s = production();
+        s.smtp_url = None;
+        s.mail_outbox = true;
+        assert!(s.validate().is_ok());
+        // The development mail viewer stays off: the outbox of a staging copy holds real reset links.
+        assert!(!s.outbox_enabled());
     }
 
     #[test]

@@ -42,9 +42,9 @@ impl std::fmt::Debug for Mailer {
 }
 
 impl Mailer {
-    /// SMTP when `SMTP_URL` is set (in any mode), the local outbox otherwise.
+    /// SMTP when `SMTP_URL` is set (in any mode) and `MAIL_OUTBOX` is not, the outbox otherwise.
     pub fn from_settings(settings: &Settings, db: &Db, clock: &Clock) -> anyhow::Result<Self> {
-        match &settings.smtp_url {
+        match settings.smtp_url.as_ref().filter(|_| !settings.mail_outbox) {
             Some(url) => {
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
                     .map_err(|e| anyhow::anyhow!("SMTP_URL is not a valid SMTP address: {e}"))?

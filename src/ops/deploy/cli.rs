@@ -46,6 +46,10 @@ pub struct DeployOptions {
     /// How many releases to keep on the server (the running ones are always kept).
     #[arg(long, default_value_t = 5)]
     pub keep: usize,
+    /// Leave production as it is: run the release on a new staging site, TWO-WORDS.DOMAIN, with a
+    /// copy of production's data restored from a backup taken now, sending no mail.
+    #[arg(long)]
+    pub staging: bool,
 }
 
 #[derive(Debug, Subcommand)]

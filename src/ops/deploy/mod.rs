@@ -1,6 +1,7 @@
 //! `shoestring deploy`: a new release onto a site set up by `shoestring server`, with a backup
 //! and a rehearsal on a restored copy before production changes, and the previous release put
-//! back when the new one does not become ready (`run.rs`); `deploy rollback` and `deploy status`.
+//! back when the new one does not become ready (`run.rs`); `deploy rollback` and `deploy status`;
+//! `deploy --staging`, the release on a new site holding a copy of production (`staging.rs`).
 //! On the server it runs as root; from a laptop (`--host`) it copies itself and the release
 //! there over SSH and runs there, like `server`. It uses the kernel and `ops::server`, no app.
 
@@ -10,8 +11,10 @@ mod lock;
 mod probe;
 mod rollback;
 mod run;
+mod staging;
 mod status;
 mod switch;
+mod words;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,6 +57,10 @@ fn dispatch(args: DeployArgs) -> anyhow::Result<ExitCode> {
                 Some(path) => path,
                 None => std::env::current_exe().context("finding this executable")?,
             };
+            if args.options.staging {
+                staging::create(&host, &site, &binary, timeout)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let plan = run::Plan { host: &host, site: &site, timeout };
             Ok(exit_code(run::deploy(&plan, &binary, args.options.keep)?))
         }
@@ -78,14 +85,17 @@ fn exit_code(outcome: Outcome) -> ExitCode {
     if outcome == Outcome::Deployed { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-/// The site named by --site, or the server's only one.
+/// The site named by --site, or the server's only one (staging copies aside).
 fn pick_site(host: &Host, target: &Target) -> anyhow::Result<Site> {
     let sites = site::load_all(host)?;
-    match &target.site {
-        Some(name) => sites.into_iter().find(|s| &s.name == name).with_context(|| format!("no site {name} here")),
-        None if sites.len() == 1 => Ok(sites.into_iter().next().unwrap_or_else(|| unreachable!())),
-        None if sites.is_empty() => anyhow::bail!("no site on this server: `shoestring server setup --domain …` first"),
-        None => {
+    if let Some(name) = &target.site {
+        return sites.into_iter().find(|s| &s.name == name).with_context(|| format!("no site {name} here"));
+    }
+    let mut sites: Vec<Site> = sites.into_iter().filter(|s| s.staging.is_none()).collect();
+    match sites.len() {
+        1 => Ok(sites.remove(0)),
+        0 => anyhow::bail!("no site on this server: `shoestring server setup --domain …` first"),
+        _ => {
             let names: Vec<String> = sites.iter().map(|s| s.name.to_string()).collect();
             anyhow::bail!("this server has several sites ({}): choose one with --site", names.join(", "))
         }
@@ -103,6 +113,9 @@ fn remote(args: &DeployArgs, remote: Remote) -> anyhow::Result<ExitCode> {
         None => {
             let options = &args.options;
             argv.extend(["--keep".into(), options.keep.to_string()]);
+            if options.staging {
+                argv.push("--staging".into());
+            }
             let this = std::env::current_exe()?;
             let release = match &options.binary {
                 Some(path) if !same_file(path, &this) => {

@@ -169,8 +169,15 @@ pub fn finish(
 fn backup(host: &Host, site: &Site, running: &str) -> anyhow::Result<String> {
     let env = env_file::parse(&host.read(&site.env_file())?.unwrap_or_default());
     let has_destination = env.iter().any(|(k, v)| k == "BACKUP_TO" && !v.is_empty());
-    let local = format!("{}/backups", site.data_dir());
-    let args: Vec<&str> = if has_destination { vec!["backup"] } else { vec!["backup", "--to", &local] };
+    backup_to(host, site, running, (!has_destination).then(|| format!("{}/backups", site.data_dir())).as_deref())
+}
+
+/// A backup by the running release to `folder` (default: BACKUP_TO); returns the archive.
+pub fn backup_to(host: &Host, site: &Site, running: &str, folder: Option<&str>) -> anyhow::Result<String> {
+    let args: Vec<&str> = match folder {
+        Some(folder) => vec!["backup", "--to", folder],
+        None => vec!["backup"],
+    };
     let out = as_site(host, site, running, &args)?;
     out.lines()
         .find_map(|l| l.strip_prefix("Backed up to "))
@@ -179,8 +186,19 @@ fn backup(host: &Host, site: &Site, running: &str) -> anyhow::Result<String> {
 }
 
 /// Runs the site's `binary args…` as the site; its stdout, or an error with its last lines.
-fn as_site(host: &Host, site: &Site, binary: &str, args: &[&str]) -> anyhow::Result<String> {
-    let argv = site.command_as_site(binary, args);
+pub fn as_site(host: &Host, site: &Site, binary: &str, args: &[&str]) -> anyhow::Result<String> {
+    as_site_with(host, site, binary, args, &[])
+}
+
+/// `as_site` with more env files after the site's own (`Site::command_as_site_with`).
+pub fn as_site_with(
+    host: &Host,
+    site: &Site,
+    binary: &str,
+    args: &[&str],
+    env_files: &[&str],
+) -> anyhow::Result<String> {
+    let argv = site.command_as_site_with(binary, args, env_files);
     let out = host.output(&argv.iter().map(String::as_str).collect::<Vec<_>>(), None, &[])?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if out.status.success() {
@@ -192,6 +210,6 @@ fn as_site(host: &Host, site: &Site, binary: &str, args: &[&str]) -> anyhow::Res
     anyhow::bail!("`{} {}` failed ({}): {tail}", Path::new(binary).display(), args.join(" "), out.status)
 }
 
-fn last_line(text: &str) -> &str {
+pub fn last_line(text: &str) -> &str {
     text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("done").trim()
 }

@@ -6,6 +6,12 @@ use crate::kernel::config::{Settings, smtp_url_is_encrypted};
 use crate::ops::report::Finding;
 
 pub fn check(settings: &Settings, probes: &Probes) -> Vec<Finding> {
+    if settings.mail_outbox {
+        return vec![Finding::ok(
+            "OPS-SMTP",
+            "MAIL_OUTBOX: every email is kept in the outbox table and none is sent (a staging copy)",
+        )];
+    }
     let Some(url) = &settings.smtp_url else {
         return vec![
             Finding::error(

@@ -43,20 +43,33 @@ fn site_block(site: &Site) -> String {
     } else {
         format!("\t\t@outsider not remote_ip {}\n\t\trespond @outsider 403\n", site.admin_allow.join(" "))
     };
-    let apex = match &site.static_root {
-        Some(root) => format!("\troot * {root}\n\tfile_server"),
-        None => format!("\tredir https://{}{{uri}} permanent", site.app_host()),
+    let apex = match (&site.staging, &site.static_root) {
+        // A staging site has no apex of its own: the domain is production's.
+        (Some(_), _) => String::new(),
+        (None, Some(root)) => apex_block(site, &format!("\troot * {root}\n\tfile_server")),
+        (None, None) => apex_block(site, &format!("\tredir https://{}{{uri}} permanent", site.app_host())),
     };
+    // A copy of production's data is for the team, not for search engines.
+    let staging = if site.staging.is_some() { "\theader X-Robots-Tag \"noindex, nofollow\"\n" } else { "" };
     let (upstreams, health) = upstreams(site);
     SITE_BLOCK
         .replace("{{upstreams}}", &upstreams)
         .replace("{{health}}", &health)
         .replace("{{name}}", &site.name.to_string())
-        .replace("{{domain}}", &site.domain.to_string())
+        .replace("{{app_host}}", &site.app_host())
         .replace("{{admin_host}}", &site.admin_host())
-        .replace("{{tls}}", tls)
+        .replace("{{staging}}", staging)
         .replace("{{admin_allow}}", &admin_allow)
         .replace("{{apex}}", &apex)
+        .replace("{{tls}}", tls)
+}
+
+/// DOMAIN and www.DOMAIN: `body` (a redirect to the app host, or a folder).
+fn apex_block(site: &Site, body: &str) -> String {
+    format!(
+        "\n{domain}, www.{domain} {{\n\t{{{{tls}}}}\n\timport shoestring_common\n{body}\n}}\n",
+        domain = site.domain
+    )
 }
 
 pub fn step(sites: &[Site]) -> ConfigStep {
@@ -160,5 +173,25 @@ mod tests {
         let apex = block(&file, "example.com, www.example.com");
         assert!(apex.contains("root * /srv/example") && apex.contains("file_server"));
         assert!(!apex.contains("redir"));
+    }
+
+    #[test]
+    fn a_staging_site_has_two_hosts_under_productions_domain_and_no_apex() {
+        use crate::ops::server::site::Staging;
+        let label: crate::ops::server::site::StagingLabel = "brave-otter".parse().unwrap();
+        let staging = Site {
+            name: label.site_name(),
+            staging: Some(Staging { of: "blog".parse().unwrap(), label }),
+            tls: Tls::Internal,
+            ..site("x", "example.com", 8102)
+        };
+        let file = render(&[site("blog", "example.com", 8101), staging]);
+        let app = block(&file, "brave-otter.example.com");
+        assert!(app.contains("reverse_proxy 127.0.0.1:8102") && app.contains("tls internal"), "{app}");
+        assert!(app.contains("X-Robots-Tag \"noindex, nofollow\""), "{app}");
+        assert!(block(&file, "p-brave-otter.example.com").contains("reverse_proxy @console 127.0.0.1:8102"));
+        assert_eq!(file.matches("\nexample.com, www.example.com {").count(), 1, "{file}");
+        assert!(!block(&file, "app.example.com").contains("X-Robots-Tag"));
+        assert!(!file.contains("{{"), "{file}");
     }
 }

@@ -33,7 +33,7 @@ fn unquote(value: &str) -> String {
 }
 
 /// Quotes a value for systemd's EnvironmentFile when it holds anything but plain characters.
-fn quote(value: &str) -> String {
+pub fn quote(value: &str) -> String {
     let plain = value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.,:/@%+=?&~".contains(c));
     if plain { value.to_owned() } else { format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\"")) }
 }
@@ -78,6 +78,10 @@ fn managed(inputs: &Inputs<'_>, existing: &[(String, String)]) -> Vec<(&'static 
     // The restore drill and a deploy's rehearsal make a scratch database with this role.
     if let Some(url) = drill_url {
         settings.push(("DRILL_DATABASE_URL", url));
+    }
+    // A staging copy holds production's users: it mails none of them.
+    if site.staging.is_some() {
+        settings.push(("MAIL_OUTBOX", "true".to_owned()));
     }
     settings
 }

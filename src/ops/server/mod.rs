@@ -18,7 +18,7 @@ pub mod release;
 pub mod remote;
 pub mod site;
 mod site_steps;
-mod sites;
+pub mod sites;
 mod ssh;
 mod step;
 pub mod units;
@@ -110,7 +110,7 @@ pub(crate) fn finish(report: &Report, common: &Common) -> ExitCode {
 pub(crate) fn new_site(host: &Host, name: SiteName, domain: Domain, options: &SiteOptions) -> anyhow::Result<Site> {
     let sites = site::load_all(host)?;
     anyhow::ensure!(
-        !sites.iter().any(|s| s.domain == domain && s.name != name),
+        !sites.iter().any(|s| s.domain == domain && s.name != name && s.staging.is_none()),
         "the domain {domain} already belongs to another site"
     );
     anyhow::ensure!(
@@ -127,6 +127,7 @@ pub(crate) fn new_site(host: &Host, name: SiteName, domain: Domain, options: &Si
         admin_allow: options.admin_allow.clone(),
         static_root: options.static_root.clone(),
         instances: options.instances,
+        staging: None,
     })
 }
 

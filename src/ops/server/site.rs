@@ -125,6 +125,60 @@ pub struct Site {
     /// How many copies of the app serve it, each on its own socket (more than one: PostgreSQL).
     #[serde(default = "one_instance")]
     pub instances: u8,
+    /// Set on a staging copy of another site (`shoestring deploy --staging`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staging: Option<Staging>,
+}
+
+/// A staging site: a copy of site `of`'s data answering on `LABEL.DOMAIN` (and its console on
+/// `p-LABEL.DOMAIN`), names one wildcard DNS record covers. It sends no mail (MAIL_OUTBOX).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Staging {
+    pub of: SiteName,
+    /// Two words, e.g. `brave-otter`.
+    pub label: StagingLabel,
+}
+
+/// Two lower-case words joined by a hyphen: one DNS label, and without the hyphen a site name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct StagingLabel(String);
+
+impl StagingLabel {
+    /// The site name the label makes: its words run together (`braveotter`).
+    pub fn site_name(&self) -> SiteName {
+        SiteName(self.0.replace('-', ""))
+    }
+}
+
+impl FromStr for StagingLabel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let word = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase());
+        match s.split_once('-') {
+            Some((a, b)) if word(a) && word(b) && a.len() + b.len() <= 16 => Ok(Self(s.to_owned())),
+            _ => Err(format!("staging label {s:?}: two lower-case words joined by a hyphen")),
+        }
+    }
+}
+
+impl TryFrom<String> for StagingLabel {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<StagingLabel> for String {
+    fn from(label: StagingLabel) -> String {
+        label.0
+    }
+}
+
+impl fmt::Display for StagingLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 fn one_instance() -> u8 {
@@ -184,10 +238,16 @@ impl Site {
         format!("{SITES_DIR}/{}.json", self.name)
     }
     pub fn app_host(&self) -> String {
-        format!("app.{}", self.domain)
+        match &self.staging {
+            Some(staging) => format!("{}.{}", staging.label, self.domain),
+            None => format!("app.{}", self.domain),
+        }
     }
     pub fn admin_host(&self) -> String {
-        format!("p.{}", self.domain)
+        match &self.staging {
+            Some(staging) => format!("p-{}.{}", staging.label, self.domain),
+            None => format!("p.{}", self.domain),
+        }
     }
     pub fn db_role(&self) -> String {
         format!("shoestring_{}", self.name)
@@ -230,10 +290,17 @@ impl Site {
     /// as its service does) in a transient unit, with the output on ours. At nice 10: a backup,
     /// a deploy's rehearsal or a check takes the CPU the site's own instances leave.
     pub fn command_as_site(&self, binary: &str, args: &[&str]) -> Vec<String> {
+        self.command_as_site_with(binary, args, &[])
+    }
+
+    /// `command_as_site` with more env files read after the site's own (root-only files that
+    /// hand one command a setting the site's file does not hold).
+    pub fn command_as_site_with(&self, binary: &str, args: &[&str], env_files: &[&str]) -> Vec<String> {
         let mut argv: Vec<String> =
             ["systemd-run", "--quiet", "--wait", "--pipe", "--collect", "--nice=10"].map(String::from).into();
         argv.push(format!("--property=User={}", self.user()));
         argv.push(format!("--property=EnvironmentFile={}", self.env_file()));
+        argv.extend(env_files.iter().map(|file| format!("--property=EnvironmentFile={file}")));
         argv.push(format!("--property=WorkingDirectory={}", self.data_dir()));
         argv.push(binary.to_owned());
         argv.extend(args.iter().map(|a| (*a).to_owned()));
@@ -258,6 +325,7 @@ impl Site {
             admin_allow: vec![],
             static_root: None,
             instances: 1,
+            staging: None,
         }
     }
 }
@@ -337,6 +405,22 @@ mod tests {
         let top = last.instance(MAX_INSTANCES);
         assert!(top.metrics_port < 32768, "{top:?}");
         assert!(last.instance(1).metrics_port < blog.instance(2).port);
+    }
+
+    #[test]
+    fn a_staging_site_answers_on_its_two_words_under_the_production_domain() {
+        let label: StagingLabel = "brave-otter".parse().unwrap();
+        let staging = Site {
+            name: label.site_name(),
+            staging: Some(Staging { of: "blog".parse().unwrap(), label }),
+            ..site("x", 8102)
+        };
+        assert_eq!(staging.name.to_string(), "braveotter");
+        assert_eq!(staging.app_host(), "brave-otter.example.com");
+        assert_eq!(staging.admin_host(), "p-brave-otter.example.com");
+        for bad in ["brave", "brave-", "Brave-otter", "brave-otter-x", "brave-ott3r", "abcdefghi-abcdefghi"] {
+            assert!(bad.parse::<StagingLabel>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -118,9 +118,16 @@ impl Step for FirstRelease {
     }
 }
 
-/// Runs every step of `site`; returns whether anything changed or would change.
+/// Runs every step of `site`.
 pub fn converge(host: &Host, site: &Site, options: &Options<'_>, run: &mut Run) -> anyhow::Result<()> {
     let start = run.outcomes.len();
+    prepare(host, site, options, run)?;
+    start_units(host, site, options, run, start)
+}
+
+/// Everything before the units: user, folders, record, release, env file and database. A
+/// staging site fills its database between this and `start_units`.
+pub fn prepare(host: &Host, site: &Site, options: &Options<'_>, run: &mut Run) -> anyhow::Result<()> {
     run_step(host, &SiteBase { site: site.clone() }, options.dry_run, run)?;
     run_step(host, &FirstRelease { site: site.clone() }, options.dry_run, run)?;
     let pg_port = if site.db == DbKind::Postgres {
@@ -139,7 +146,7 @@ pub fn converge(host: &Host, site: &Site, options: &Options<'_>, run: &mut Run) 
     let rendered = env_file::render(&inputs, existing.as_deref());
     let env_text = env_file::parse(&rendered);
     anyhow::ensure!(
-        env_text.iter().any(|(k, v)| k == "SMTP_URL" && !v.is_empty()),
+        site.staging.is_some() || env_text.iter().any(|(k, v)| k == "SMTP_URL" && !v.is_empty()),
         "site {}: production sends real email; pass --smtp-url smtps://user:pass@host:465 (it is kept in {})",
         site.name,
         site.env_file()
@@ -154,6 +161,11 @@ pub fn converge(host: &Host, site: &Site, options: &Options<'_>, run: &mut Run) 
         run_step(host, &SiteDatabase { site: site.clone(), port }, options.dry_run, run)?;
         run_step(host, &DrillRole { site: site.clone(), port }, options.dry_run, run)?;
     }
+    Ok(())
+}
+
+/// The site's units, and a restart when its env file changed since `start` (an index in the run).
+pub fn start_units(host: &Host, site: &Site, options: &Options<'_>, run: &mut Run, start: usize) -> anyhow::Result<()> {
     let units_step = units::SiteUnits { site: site.clone() };
     let units_changed = !units_step.check(host)?.is_empty();
     run_step(host, &units_step, options.dry_run, run)?;

@@ -1,10 +1,11 @@
 //! `server site add|list|remove`: one site at a time, then the shared Caddyfile again. Removing
 //! stops the site and takes it out of the proxy; its data, secrets, user and database stay unless
-//! `--purge`, so a removal by mistake is undone by adding the site again.
+//! `--purge`, so a removal by mistake is undone by adding the site again. A staging site is always
+//! purged: a copy of production's data must not outlive its use.
 
 use std::process::ExitCode;
 
-use super::cli::{Common, SiteAddArgs, SiteCommand};
+use super::cli::{SiteAddArgs, SiteCommand};
 use super::host::Host;
 use super::site::{self, DbKind, Site};
 use super::step::{Run, run_step};
@@ -20,7 +21,7 @@ pub fn run(host: &Host, command: SiteCommand, smtp_url: Option<&str>) -> anyhow:
         SiteCommand::Remove { name, purge, common } => {
             let sites = site::load_all(host)?;
             let site = sites.iter().find(|s| s.name == name).ok_or_else(|| anyhow::anyhow!("no site {name}"))?;
-            remove(host, site, purge, &common)?;
+            remove(host, site, purge || site.staging.is_some(), common.dry_run)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -61,10 +62,14 @@ fn list(host: &Host) -> anyhow::Result<()> {
         let state = states.join(",");
         let db = if site.db == DbKind::Postgres { "postgres" } else { "sqlite" };
         let tls = format!("{:?}", site.tls).to_lowercase();
+        let domain = match &site.staging {
+            Some(staging) => format!("{}.{} (staging of {})", staging.label, site.domain, staging.of),
+            None => site.domain.to_string(),
+        };
         println!(
             "{:<16} {:<28} {:<9} {:<6} {:<9} {:<9} {state}",
             site.name.to_string(),
-            site.domain.to_string(),
+            domain,
             db,
             site.port,
             tls,
@@ -74,11 +79,30 @@ fn list(host: &Host) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn remove(host: &Host, site: &Site, purge: bool, common: &Common) -> anyhow::Result<()> {
+/// Adds `site` and calls `fill` once its folders, env file and database exist and before its units
+/// start: a staging copy restores production's data there. A site that fails on the way is
+/// removed with everything it had, so no half-made copy of production stays behind.
+pub fn add_filled(host: &Host, site: &Site, fill: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let mut run = Run::default();
+    let options = site_steps::Options { smtp_url: None, dry_run: false };
+    let added = site_steps::prepare(host, site, &options, &mut run)
+        .and_then(|()| fill())
+        .and_then(|()| site_steps::start_units(host, site, &options, &mut run, 0))
+        .and_then(|()| run_step(host, &caddy::step(&site::load_all(host)?), false, &mut run));
+    if let Err(err) = added {
+        if let Err(cleanup) = remove(host, site, true, false) {
+            eprintln!("error: removing the half-made site {} failed too: {cleanup:#}", site.name);
+        }
+        return Err(err);
+    }
+    Ok(())
+}
+
+pub fn remove(host: &Host, site: &Site, purge: bool, dry_run: bool) -> anyhow::Result<()> {
     let instances = site.instances();
     let units: Vec<String> = instances.iter().flat_map(|i| [i.socket(), i.service()]).collect();
-    let plan = format!("stop and remove {}; take {} out of Caddy", units.join(", "), site.domain);
-    if common.dry_run {
+    let plan = format!("stop and remove {}; take {} out of Caddy", units.join(", "), site.app_host());
+    if dry_run {
         println!("  plan     {plan}{}", if purge { "; delete its data, secrets, user and database" } else { "" });
         return Ok(());
     }
@@ -105,13 +129,15 @@ fn purge_site(host: &Host, site: &Site) -> anyhow::Result<()> {
         postgres::admin_sql(host, &format!("DROP ROLE IF EXISTS {};", site.drill_role()))?;
     }
     std::fs::remove_dir_all(host.path(&site.data_dir())).or_else(ignore_missing)?;
+    std::fs::remove_dir_all(host.path(&site.deploy_dir())).or_else(ignore_missing)?;
     host.remove(&site.env_file())?;
     if host.user_exists(&site.user())? {
         host.run(&["userdel", &site.user()])?;
     }
     println!(
-        "  purged   {}, {}, user {}{}",
+        "  purged   {}, {}, {}, user {}{}",
         site.data_dir(),
+        site.deploy_dir(),
         site.env_file(),
         site.user(),
         if site.db == DbKind::Postgres { format!(", database {}", site.db_role()) } else { String::new() }

@@ -41,6 +41,24 @@ async fn sign_up_succeeds_while_smtp_is_down_and_the_mail_arrives_once_it_is_bac
 }
 
 #[tokio::test]
+async fn with_mail_outbox_set_nothing_reaches_the_smtp_server_and_the_mail_is_kept() {
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(|s| {
+        s.smtp_url = Some(Secret::new(format!("smtp://127.0.0.1:{}", sink.port)));
+        s.mail_outbox = true;
+    })
+    .await;
+
+    app.browser().json("/api/create-account/", TestUser::named("erin").signup_json()).await;
+    app.run_jobs().await;
+
+    assert!(sink.received().is_empty());
+    let kept = app.mails().await;
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].to_addr, "erin@example.com");
+}
+
+#[tokio::test]
 async fn the_development_outbox_shows_sent_mail_and_its_links() {
     let app = TestApp::spawn().await;
     app.browser().json("/api/create-account/", TestUser::named("carol").signup_json()).await;
