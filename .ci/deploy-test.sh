@@ -8,7 +8,8 @@
 #  4. two deploys at once → the second is refused while the first holds the lock;
 #  5. a release whose migration fails on production's data → stopped at the rehearsal on a
 #     restored copy: production's release, schema and data untouched; a clear report;
-#  6. `deploy status` says all of it; old releases are pruned;
+#  6. `deploy status` says all of it; old releases are pruned; a staging copy of this SQLite site
+#     with release C is refused at its restore and removed whole, one with B runs and is removed;
 #  7. a PostgreSQL site with two instances: the rehearsal restores into a scratch database its drill
 #     role creates; the deploy restarts one instance at a time, each out of Caddy until ready;
 #  8. there, a release that starts but never becomes ready → rolled back; 0 failed requests;
@@ -222,6 +223,26 @@ assert len(status["releases"]) <= 3, status["releases"]
 print("status:", site["release"], first["ready"], "| last:", last["release"], last["outcome"], "| releases:", status["releases"])
 PY
 pass "deploy status: release, health, last backup, last deploy with its reason and log; releases pruned to 3"
+
+# --- 6b. staging copies of the SQLite site: one whose migration fails, then one that runs ----------------------
+deploy --staging "$WORK/release-c" >"$WORK/stage-c.txt" 2>&1 && { cat "$WORK/stage-c.txt"; fail "a copy whose migration fails was reported made"; }
+grep -q 'was not made, and what had been made of it is removed.*restore' "$WORK/stage-c.txt" \
+  || { cat "$WORK/stage-c.txt"; fail "no clear report for a copy whose migration fails"; }
+[ "$(as_user alice sudo ls /etc/shoestring/sites /var/lib/shoestring /opt/shoestring/sites | tr '\n' ' ')" \
+  = "/etc/shoestring/sites: example.json  /opt/shoestring/sites: example  /var/lib/shoestring: example " ] \
+  || fail "the failed copy left something behind: $(as_user alice sudo ls /etc/shoestring/sites /var/lib/shoestring /opt/shoestring/sites)"
+[ "$(site_commit)" = "$commit_b" ] || fail "production changed"
+deploy --staging "$WORK/release-b" >"$WORK/stage-b.txt" 2>&1 || { cat "$WORK/stage-b.txt"; fail "deploy --staging of the SQLite site failed"; }
+stage="$(sed -n 's/^site example: staging copy \([a-z]*\) .*/\1/p' "$WORK/stage-b.txt")"
+stage_host="$(sed -n 's|^  ready      https://\([^/]*\)/ .*|\1|p' "$WORK/stage-b.txt")"
+admin_host="p-$stage_host"
+stage_get() { ctl curl -sk --max-time 10 --resolve "$1:443:$VPS_IP" -o /dev/null -w '%{http_code}' "https://$1$2"; }
+[ "$(stage_get "$stage_host" /readyz)" = 200 ] && [ "$(stage_get "$admin_host" /admin/login/)" = 200 ] \
+  || fail "the SQLite copy does not answer on $stage_host and $admin_host"
+as_user alice sudo test -s "/var/lib/shoestring/$stage/shoestring.db" || fail "the copy has no SQLite file of its own"
+ctl "$BIN" server site remove "$stage" --host "alice@$VPS_IP" "${SSH_ARGS[@]}" >/dev/null || fail "removing the SQLite copy failed"
+[ "$(as_user alice sudo ls /var/lib/shoestring | tr '\n' ' ')" = "example " ] || fail "the SQLite copy's data is still there"
+pass "staging on SQLite: a copy whose migration fails is refused and removed whole; $stage_host runs B with its own copy, then removed"
 fi
 
 # --- 7. a PostgreSQL site with two instances: a deploy one instance at a time ----------------------
@@ -290,18 +311,23 @@ sleep $((SHOP_ADDED + 100 > SECONDS ? SHOP_ADDED + 100 - SECONDS : 0))
 # process is gone, without the unit (journald reads it from the live process), so a line's unit is
 # found from its PID's other lines.
 as_user alice sudo journalctl -o json --no-pager >"$WORK/shop-journal.json"
-python3 - "$WORK/shop-journal.json" <<'PY'
+as_user alice "sudo runuser -u postgres -- psql -Atc 'SELECT id, kind, status, attempts, run_at, locked_at, last_error FROM jobs' shoestring_shop" \
+  >"$WORK/shop-jobs.txt"
+python3 - "$WORK/shop-journal.json" "$WORK/shop-jobs.txt" <<'PY'
 import json, sys
 entries = [json.loads(line) for line in open(sys.argv[1])]
 unit_of = {e["_PID"]: e["_SYSTEMD_UNIT"] for e in entries if "_PID" in e and e.get("_SYSTEMD_UNIT")}
-runs, events = [], []
+stream_unit = {e["_STREAM_ID"]: e["_SYSTEMD_UNIT"] for e in entries if "_STREAM_ID" in e and e.get("_SYSTEMD_UNIT")}
+runs, events, unknown = [], [], []
 for entry in entries:
     try:
         log = json.loads(entry.get("MESSAGE", ""))
     except (ValueError, TypeError):
         continue
     fields = log.get("fields", {}) if isinstance(log, dict) else {}
-    unit = entry.get("_SYSTEMD_UNIT") or unit_of.get(entry.get("_PID"), "?")
+    unit = entry.get("_SYSTEMD_UNIT") or unit_of.get(entry.get("_PID")) or stream_unit.get(entry.get("_STREAM_ID"), "?")
+    if unit == "?" and "job_id" in fields:
+        unknown.append({k: entry.get(k) for k in ("_PID", "_STREAM_ID", "_COMM", "SYSLOG_IDENTIFIER", "__REALTIME_TIMESTAMP")} | fields)
     if not unit.startswith("shoestring-shop") or "job_id" not in fields:
         continue
     events.append((fields["message"], fields.get("kind"), fields["job_id"], unit, entry["__REALTIME_TIMESTAMP"]))
@@ -310,7 +336,7 @@ for entry in entries:
 ids = [r[1] for r in runs]
 assert len(ids) == len(set(ids)), f"a job ran twice: {sorted(ids)}"
 refresh = sorted(r[3] for r in runs if r[0] == "questions.refresh")
-assert len(refresh) >= 3, f"questions.refresh ran {len(refresh)} times: {events}"
+assert len(refresh) >= 3, f"questions.refresh ran {len(refresh)} times: {events}; lines of no known unit: {unknown}; jobs table: {open(sys.argv[2]).read()!r}"
 gaps = [b - a for a, b in zip(refresh, refresh[1:])]
 assert min(gaps) > 25, f"questions.refresh ran twice for one occurrence: gaps {gaps}"
 units = sorted({r[2] for r in runs})
@@ -396,6 +422,10 @@ done
 [ "$held" = 1 ] || fail "the reset mail was not kept in the copy's outbox ($held)"
 as_user alice sudo grep -q '^MAIL_OUTBOX=true$' "/etc/shoestring/$stage.env" || fail "the copy may send mail"
 as_user alice sudo test ! -e "/var/lib/shoestring/$stage/restore" || fail "the archive or key was left in the copy"
+nice -n 10 ip netns exec "$CTL_NS" timeout 120 "$BIN" deploy status --host "alice@$VPS_IP" "${SSH_ARGS[@]}" --site "$stage" \
+  >"$WORK/stage-status.txt" 2>&1 || { cat "$WORK/stage-status.txt"; fail "deploy status of the copy failed"; }
+grep -q "^  staging of   shop, made .*; https://$stage_host/" "$WORK/stage-status.txt" \
+  || { cat "$WORK/stage-status.txt"; fail "deploy status does not say what the copy is"; }
 pass "staging: $stage_host runs C on a copy of production (post, image, passphrase-sealed archive), not indexed, mail held in its outbox; production still B"
 
 ctl "$BIN" server site remove "$stage" --host "alice@$VPS_IP" "${SSH_ARGS[@]}" >"$WORK/unstage.txt" 2>&1 \

@@ -146,7 +146,7 @@ http://127.0.0.1:${proxyPort} {
 async function mailLink(to, marker) {
   for (let i = 0; i < 60; i += 1) {
     const list = await (await fetch(server.url('/dev/outbox/'))).text();
-    const ids = [...list.matchAll(/href="\/dev\/outbox\/(\d+)\/"/g)].map((m) => m[1]);
+    const ids = [...list.matchAll(/href="(\d+)\/"/g)].map((m) => m[1]);
     for (const id of ids) {
       const mail = await (await fetch(server.url(`/dev/outbox/${id}/`))).text();
       const decoded = mail.replaceAll('&#x2F;', '/').replaceAll('&#x3D;', '=').replaceAll('&#61;', '=').replaceAll('&amp;', '&');

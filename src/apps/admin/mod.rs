@@ -24,7 +24,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/admin/login/", get(pages::login::login_form).post(pages::login::login))
         .route("/admin/logout/", post(pages::login::logout))
         .route_layer(middleware::from_fn_with_state(state.clone(), admin_host_only));
-    pages::router()
+    pages::router(state)
         .merge(super::badges::console_router(state))
         .merge(super::questions::console_router())
         .route_layer(middleware::from_fn_with_state(state.clone(), guard))

@@ -1,6 +1,8 @@
 //! The development mail viewer (like MailHog): lists what the local outbox "sent", so a
-//! developer can click emailed links offline. Mounted only outside production and only while no
-//! `SMTP_URL` is set (`Settings::outbox_enabled`).
+//! developer can click emailed links offline. Mounted at `/dev/outbox/` only outside production
+//! and only while no `SMTP_URL` is set (`Settings::outbox_enabled`). The console shows the same
+//! pages to staff at `/admin/outbox/` where `MAIL_OUTBOX` holds mail (a staging copy), through
+//! `outbox`, `message` and `message_html`; the templates' links are relative, so they work under both.
 
 use askama::Template;
 use axum::Router;
@@ -19,7 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/dev/outbox/", get(outbox_page))
         .route("/dev/outbox/{id}/", get(message_page))
-        .route("/dev/outbox/{id}/html", get(message_html))
+        .route("/dev/outbox/{id}/html", get(message_html_page))
 }
 
 #[derive(Template)]
@@ -30,6 +32,23 @@ struct OutboxPage {
 }
 
 async fn outbox_page(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
+    outbox(&state, viewer.page).await
+}
+
+async fn message_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    message(&state, viewer.page, id).await
+}
+
+async fn message_html_page(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, AppError> {
+    message_html(&state, id).await
+}
+
+/// The list of held messages, newest first.
+pub async fn outbox(state: &AppState, page: PageContext) -> Result<Response, AppError> {
     let messages = outbox::list_messages(&state.db, 100).await?;
     let messages = messages
         .into_iter()
@@ -38,7 +57,7 @@ async fn outbox_page(State(state): State<AppState>, viewer: Viewer) -> Result<Re
             (m, at)
         })
         .collect();
-    render(&OutboxPage { page: viewer.page, messages })
+    render(&OutboxPage { page, messages })
 }
 
 #[derive(Template)]
@@ -49,21 +68,18 @@ struct MessagePage {
     sent_at: String,
 }
 
-async fn message_page(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Path(id): Path<i64>,
-) -> Result<Response, AppError> {
+/// One message: its text, and its HTML in a sandboxed frame.
+pub async fn message(state: &AppState, page: PageContext, id: i64) -> Result<Response, AppError> {
     let message = outbox::find_message(&state.db, id).await?.ok_or(AppError::NotFound)?;
     let sent_at = format_timestamp(message.created_at);
-    let mut response = render(&MessagePage { page: viewer.page, message, sent_at })?;
+    let mut response = render(&MessagePage { page, message, sent_at })?;
     // The message holds live links with tokens.
     response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     Ok(response)
 }
 
 /// The HTML body, shown in a sandboxed frame on the message page.
-async fn message_html(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, AppError> {
+pub async fn message_html(state: &AppState, id: i64) -> Result<Response, AppError> {
     let message = outbox::find_message(&state.db, id).await?.ok_or(AppError::NotFound)?;
     let mut response = Html(message.html_body).into_response();
     let headers = response.headers_mut();

@@ -13,6 +13,7 @@ use anyhow::Context;
 
 use super::run::{as_site_with, backup_to, last_line};
 use super::{probe, words};
+use crate::kernel::clock::Clock;
 use crate::ops::server::env_file;
 use crate::ops::server::host::{FileSpec, Host};
 use crate::ops::server::release;
@@ -39,7 +40,7 @@ pub fn create(host: &Host, production: &Site, binary: &Path, timeout: Duration) 
         port: site::free_port(&sites, &label.site_name()),
         static_root: None,
         instances: 1,
-        staging: Some(Staging { of: production.name.clone(), label }),
+        staging: Some(Staging { of: production.name.clone(), label, created_at: Clock::default().now() }),
         ..production.clone()
     };
     println!("site {}: staging copy {} with {name} (production runs {running})", production.name, staging.name);
@@ -52,7 +53,10 @@ pub fn create(host: &Host, production: &Site, binary: &Path, timeout: Duration) 
         return Err(err.context(format!("the staging copy did not become ready and was removed; {name} is not fit")));
     }
     println!("  ready      https://{}/ (console: https://{}/)", staging.app_host(), staging.admin_host());
-    println!("  mail       none is sent: every message stays in its outbox_messages table (MAIL_OUTBOX)");
+    println!(
+        "  mail       none is sent (MAIL_OUTBOX): staff read it at https://{}/admin/outbox/",
+        staging.admin_host()
+    );
     println!("  remove it  shoestring server site remove {} (its data, database and secrets go too)", staging.name);
     Ok(staging)
 }

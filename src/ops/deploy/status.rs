@@ -14,11 +14,20 @@ use crate::ops::server::site::Site;
 #[derive(Debug, Serialize)]
 struct SiteStatus {
     site: String,
+    /// For a staging copy: the site it copies, when it was made, and where it answers.
+    staging: Option<StagingStatus>,
     release: Option<String>,
     instances: Vec<InstanceStatus>,
     last_backup: Option<String>,
     last_deploy: Option<Record>,
     last_log: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct StagingStatus {
+    of: String,
+    made: String,
+    url: String,
 }
 
 /// What systemd and the instance itself say.
@@ -48,6 +57,9 @@ pub fn print(host: &Host, sites: &[Site], json: bool) -> anyhow::Result<()> {
     println!("releases installed (newest first): {}", release::installed(host)?.join(", "));
     for s in &statuses {
         println!("\nsite {}", s.site);
+        if let Some(staging) = &s.staging {
+            println!("  staging of   {}, made {}; {}", staging.of, staging.made, staging.url);
+        }
         println!("  release      {}", s.release.as_deref().unwrap_or("none"));
         for i in &s.instances {
             let commit = i.commit.as_deref().unwrap_or("unknown");
@@ -94,8 +106,14 @@ fn of(host: &Host, site: &Site, prober: &Prober) -> anyhow::Result<SiteStatus> {
         }
         None => Vec::new(),
     };
+    let staging = site.staging.as_ref().map(|staging| StagingStatus {
+        of: staging.of.to_string(),
+        made: crate::ops::backup::rfc3339(staging.created_at),
+        url: format!("https://{}/", site.app_host()),
+    });
     Ok(SiteStatus {
         site: site.name.to_string(),
+        staging,
         release: release::current(host, site)?,
         instances,
         last_backup: newest_backup(host, site),

@@ -181,7 +181,7 @@ mod tests {
         let label: crate::ops::server::site::StagingLabel = "brave-otter".parse().unwrap();
         let staging = Site {
             name: label.site_name(),
-            staging: Some(Staging { of: "blog".parse().unwrap(), label }),
+            staging: Some(Staging { of: "blog".parse().unwrap(), label, created_at: 0 }),
             tls: Tls::Internal,
             ..site("x", "example.com", 8102)
         };

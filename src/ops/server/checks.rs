@@ -5,16 +5,20 @@
 
 use std::os::unix::fs::MetadataExt;
 
+use crate::kernel::clock::Clock;
+use crate::ops::backup::rfc3339;
 use crate::ops::report::{Finding, Report};
 
 use super::hardening::{firewall_gaps, upgrades_enabled};
 use super::host::Host;
-use super::site::{Site, Tls};
+use super::site::{Site, Staging, Tls};
 use super::ssh::SshdSettings;
 use super::units::exposure;
 
 /// Exposure above this fails the report (systemd calls ≤ 2.0 "OK").
 pub const EXPOSURE_TARGET: f32 = 2.0;
+/// Days a staging copy may stay before `server check` warns about it.
+const STAGING_DAYS: i64 = 7;
 const CERT_DIR: &str = "/var/lib/caddy/.local/share/caddy/certificates";
 
 pub fn host_report(host: &Host, sites: &[Site]) -> Report {
@@ -126,7 +130,24 @@ fn site_findings(host: &Host, site: &Site) -> Vec<Finding> {
     });
     findings.extend([site.app_host(), site.admin_host()].iter().map(|name| certificate(host, site, name)));
     findings.extend(deploy_check(host, site));
+    findings.extend(site.staging.as_ref().map(|staging| staging_age(site, staging, Clock::default().now())));
     findings
+}
+
+/// A staging copy holds production's people and their data: one kept past a week is flagged.
+fn staging_age(site: &Site, staging: &Staging, now: i64) -> Finding {
+    let id = site_id("HOST-STAGING", site);
+    let days = (now - staging.created_at) / 86_400;
+    let what = format!("staging copy of {} made {} ({days} days ago)", staging.of, rfc3339(staging.created_at));
+    if days < STAGING_DAYS {
+        Finding::ok(&id, what)
+    } else {
+        Finding::warning(
+            &id,
+            format!("{what}: it still holds a copy of production's data"),
+            format!("remove it: `shoestring server site remove {}`", site.name),
+        )
+    }
 }
 
 /// "shoestring-blog.service", or "shoestring-blog.service and 1 more instance(s)".
@@ -205,5 +226,26 @@ fn certificate(host: &Host, site: &Site, name: &str) -> Finding {
         Finding::warning(&id, format!("certificate expires {end}"), "read `journalctl -u caddy` for renewal errors")
     } else {
         Finding::ok(&id, format!("certificate valid until {end}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::server::site::StagingLabel;
+
+    #[test]
+    fn a_staging_copy_kept_for_a_week_is_flagged_with_how_to_remove_it() {
+        let label: StagingLabel = "brave-otter".parse().unwrap();
+        let staging = Staging { of: "blog".parse().unwrap(), label: label.clone(), created_at: 1_000_000 };
+        let site = Site { name: label.site_name(), staging: Some(staging.clone()), ..Site::example("x", 8102) };
+
+        let fresh = staging_age(&site, &staging, 1_000_000 + 6 * 86_400);
+        let old = staging_age(&site, &staging, 1_000_000 + 7 * 86_400);
+
+        assert_eq!(fresh.severity, crate::ops::report::Severity::Ok, "{fresh:?}");
+        assert_eq!(old.severity, crate::ops::report::Severity::Warning, "{old:?}");
+        assert!(old.fix.contains("shoestring server site remove braveotter"), "{old:?}");
+        assert!(old.message.contains("staging copy of blog") && old.message.contains("7 days"), "{old:?}");
     }
 }

@@ -137,6 +137,8 @@ pub struct Staging {
     pub of: SiteName,
     /// Two words, e.g. `brave-otter`.
     pub label: StagingLabel,
+    /// When it was made (Unix seconds): `server check` warns about a copy kept for days.
+    pub created_at: i64,
 }
 
 /// Two lower-case words joined by a hyphen: one DNS label, and without the hyphen a site name.
@@ -412,7 +414,7 @@ mod tests {
         let label: StagingLabel = "brave-otter".parse().unwrap();
         let staging = Site {
             name: label.site_name(),
-            staging: Some(Staging { of: "blog".parse().unwrap(), label }),
+            staging: Some(Staging { of: "blog".parse().unwrap(), label, created_at: 0 }),
             ..site("x", 8102)
         };
         assert_eq!(staging.name.to_string(), "braveotter");

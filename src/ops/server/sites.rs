@@ -93,7 +93,7 @@ pub fn add_filled(host: &Host, site: &Site, fill: impl FnOnce() -> anyhow::Resul
         if let Err(cleanup) = remove(host, site, true, false) {
             eprintln!("error: removing the half-made site {} failed too: {cleanup:#}", site.name);
         }
-        return Err(err);
+        return Err(err.context(format!("site {} was not made, and what had been made of it is removed", site.name)));
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 mod access;
 mod audit;
 mod content;
+mod outbox;
 mod users;
 
 use crate::support::{Browser, TestApp};

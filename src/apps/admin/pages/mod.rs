@@ -3,6 +3,7 @@
 mod content;
 mod dashboard;
 pub mod login;
+mod outbox;
 mod users;
 
 use axum::Router;
@@ -13,8 +14,10 @@ use crate::kernel::AppState;
 use crate::kernel::audit::Entry;
 use crate::kernel::clock::format_timestamp;
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
+    let held_mail = if state.settings.mail_outbox { outbox::router() } else { Router::new() };
     Router::new()
+        .merge(held_mail)
         .route("/admin/", get(dashboard::dashboard_page))
         .route("/admin/users/", get(users::users_page))
         .route("/admin/users/bulk/", post(users::bulk))
