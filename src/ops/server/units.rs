@@ -170,6 +170,7 @@ mod tests {
             "Restart=on-failure",
             "Requires=shoestring-blog.socket",
             "ExecStart=/opt/shoestring/sites/blog/current/shoestring serve",
+            "LogRateLimitBurst=300000",
         ] {
             assert!(has(&text, line), "{line} missing in:\n{text}");
         }
