@@ -169,7 +169,7 @@ pub fn finish(
 fn backup(host: &Host, site: &Site, running: &str) -> anyhow::Result<String> {
     let env = env_file::parse(&host.read(&site.env_file())?.unwrap_or_default());
     let has_destination = env.iter().any(|(k, v)| k == "BACKUP_TO" && !v.is_empty());
-    backup_to(host, site, running, (!has_destination).then(|| format!("{}/backups", site.data_dir())).as_deref())
+    backup_to(host, site, running, (!has_destination).then(|| site.backups_dir()).as_deref())
 }
 
 /// A backup by the running release to `folder` (default: BACKUP_TO); returns the archive.

@@ -44,7 +44,7 @@ pub fn create(host: &Host, production: &Site, binary: &Path, timeout: Duration) 
         ..production.clone()
     };
     println!("site {}: staging copy {} with {name} (production runs {running})", production.name, staging.name);
-    let archive = backup_to(host, production, &release::binary_in(&running), Some(&backups_of(production)))?;
+    let archive = backup_to(host, production, &release::binary_in(&running), Some(&production.backups_dir()))?;
     println!("  backed up  {archive} (by {running})");
     release::switch(host, &staging, &name)?;
     sites::add_filled(host, &staging, || restore(host, production, &staging, &name, &archive))?;
@@ -59,10 +59,6 @@ pub fn create(host: &Host, production: &Site, binary: &Path, timeout: Duration) 
     );
     println!("  remove it  shoestring server site remove {} (its data, database and secrets go too)", staging.name);
     Ok(staging)
-}
-
-fn backups_of(site: &Site) -> String {
-    format!("{}/backups", site.data_dir())
 }
 
 /// Restores `archive` into the new site as the site itself, with the new release. The archive

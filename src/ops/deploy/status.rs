@@ -123,7 +123,7 @@ fn of(host: &Host, site: &Site, prober: &Prober) -> anyhow::Result<SiteStatus> {
 }
 
 fn newest_backup(host: &Host, site: &Site) -> Option<String> {
-    let dir = host.path(&format!("{}/backups", site.data_dir()));
+    let dir = host.path(&site.backups_dir());
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok()?.file_name().into_string().ok())

@@ -233,6 +233,10 @@ impl Site {
     pub fn media_dir(&self) -> String {
         format!("{}/media", self.data_dir())
     }
+    /// Where a deploy's backup goes when the site has no BACKUP_TO (and a staging copy's always).
+    pub fn backups_dir(&self) -> String {
+        format!("{}/backups", self.data_dir())
+    }
     pub fn env_file(&self) -> String {
         format!("/etc/shoestring/{}.env", self.name)
     }
