@@ -51,19 +51,6 @@ install_tools_and_rootfs wrk:wrk rsync:rsync
 commit_a="$("$BIN" version | python3 -c 'import json, sys; print(json.load(sys.stdin)["commit"])')"
 commit_b="$(printf 'b%s' "$commit_a" | sha1sum | cut -c1-40)"
 commit_c="$(printf 'c%s' "$commit_a" | sha1sum | cut -c1-40)"
-build_release() { # NAME COMMIT [EXTRA_MIGRATION_SQL]
-  local src="$CACHE/deploy-src" target="$CACHE/deploy-target"
-  mkdir -p "$src"
-  git ls-files -z --cached --others --exclude-standard | rsync -a --delete --from0 --files-from=- ./ "$src/"
-  rm -f "$src"/migrations/*/0099_one_staff_member.sql
-  if [ -n "${3:-}" ]; then
-    for backend in sqlite postgres; do printf '%s\n' "$3" >"$src/migrations/$backend/0099_one_staff_member.sql"; done
-  fi
-  t=$SECONDS
-  (cd "$src" && SHOESTRING_COMMIT="$2" CARGO_TARGET_DIR="$target" cargo build --locked --quiet)
-  cp "$target/debug/shoestring" "$WORK/release-$1"
-  printf 'built release %s (commit %.7s) in %s s\n' "$1" "$2" $((SECONDS - t))
-}
 if [ -n "${DEPLOY_BIN_B:-}" ]; then cp "$DEPLOY_BIN_B" "$WORK/release-b"; else build_release b "$commit_b"; fi
 if [ -n "${DEPLOY_BIN_C:-}" ]; then cp "$DEPLOY_BIN_C" "$WORK/release-c"; else
   build_release c "$commit_c" \
@@ -115,30 +102,7 @@ site_commit() { ctl curl -sk --max-time 10 https://app.example.com/version | pyt
 site_schema() { ctl curl -sk --max-time 10 https://app.example.com/readyz | python3 -c 'import json, sys; print([c["detail"] for c in json.load(sys.stdin)["checks"] if c["name"] == "database"][0])'; }
 
 # --- load: wrk through Caddy for the length of one step ----------------------------------------------
-SUMMARY=()
 LOAD_URL=https://app.example.com/
-load_start() {
-  ip netns exec "$CTL_NS" wrk -t1 -c8 -d300s --timeout 10s -s .ci/deploy.lua "$LOAD_URL" \
-    >"$WORK/wrk.txt" 2>&1 &
-  WRK_PID=$!
-  sleep 2
-}
-load_stop() { # LABEL [READ_ERRORS_ALLOWED]
-  sleep 2
-  kill -INT "$WRK_PID"
-  wait "$WRK_PID" || true
-  WRK_PID=""
-  local result
-  result="$(grep '^RESULT' "$WORK/wrk.txt")" || { cat "$WORK/wrk.txt"; fail "$1: wrk printed no result"; }
-  SUMMARY+=("$1: ${result#RESULT }")
-  printf '  load during %s: %s\n' "$1" "${result#RESULT }"
-  for field in connect write timeout non2xx; do
-    grep -q " $field=0 " <<<"$result " || fail "$1: failed requests under load ($result)"
-  done
-  local reads
-  reads="$(sed -n 's/.* read=\([0-9]*\) .*/\1/p' <<<"$result")"
-  [ "$reads" -le "${2:-0}" ] || fail "$1: failed requests under load ($result)"
-}
 # The laptop side runs at nice 10: on a real deploy its SSH client and checksums use another
 # machine's CPU, not the server's two cores that serve the load.
 deploy() { nice -n 10 ip netns exec "$CTL_NS" timeout 120 "$BIN" deploy "${REMOTE[@]}" "$@"; }

@@ -185,3 +185,45 @@ same_as() {
   diff <(printf '%s\n' "$before") <(printf '%s\n' "$now") | head -20 >&2
   return 1
 }
+
+# Builds this tree as release NAME with COMMIT (and one more migration, when given) into a cached
+# target folder, so the dependencies compile once per machine; the binary lands in $WORK/release-NAME.
+build_release() { # NAME COMMIT [EXTRA_MIGRATION_SQL]
+  local src="$CACHE/deploy-src" target="$CACHE/deploy-target"
+  mkdir -p "$src"
+  git ls-files -z --cached --others --exclude-standard | rsync -a --delete --from0 --files-from=- ./ "$src/"
+  rm -f "$src"/migrations/*/0099_one_staff_member.sql
+  if [ -n "${3:-}" ]; then
+    for backend in sqlite postgres; do printf '%s\n' "$3" >"$src/migrations/$backend/0099_one_staff_member.sql"; done
+  fi
+  local t=$SECONDS
+  (cd "$src" && SHOESTRING_COMMIT="$2" CARGO_TARGET_DIR="$target" cargo build --locked --quiet)
+  cp "$target/debug/shoestring" "$WORK/release-$1"
+  printf 'built release %s (commit %.7s) in %s s\n' "$1" "$2" $((SECONDS - t))
+}
+
+# wrk through Caddy (LOAD_URL, resolved in the laptop-side namespace) for the length of one step;
+# load_stop LABEL [READ_ERRORS_ALLOWED] fails the test on any failed request and keeps the figures.
+SUMMARY=()
+load_start() {
+  ip netns exec "$CTL_NS" wrk -t1 -c8 -d300s --timeout 10s -s .ci/deploy.lua "$LOAD_URL" \
+    >"$WORK/wrk.txt" 2>&1 &
+  WRK_PID=$!
+  sleep 2
+}
+load_stop() { # LABEL [READ_ERRORS_ALLOWED]
+  sleep 2
+  kill -INT "$WRK_PID"
+  wait "$WRK_PID" || true
+  WRK_PID=""
+  local result
+  result="$(grep '^RESULT' "$WORK/wrk.txt")" || { cat "$WORK/wrk.txt"; fail "$1: wrk printed no result"; }
+  SUMMARY+=("$1: ${result#RESULT }")
+  printf '  load during %s: %s\n' "$1" "${result#RESULT }"
+  for field in connect write timeout non2xx; do
+    grep -q " $field=0 " <<<"$result " || fail "$1: failed requests under load ($result)"
+  done
+  local reads
+  reads="$(sed -n 's/.* read=\([0-9]*\) .*/\1/p' <<<"$result")"
+  [ "$reads" -le "${2:-0}" ] || fail "$1: failed requests under load ($result)"
+}

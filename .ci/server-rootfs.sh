@@ -6,10 +6,10 @@ set -euo pipefail
 
 tarball="$1"
 # Bump when the package list changes, so a stale cache is rebuilt.
-version=1
+version=2
 packages=(
   systemd-sysv dbus iproute2 procps ca-certificates curl sudo python3 openssl
-  openssh-server caddy postgresql fail2ban python3-systemd nftables unattended-upgrades
+  openssh-server caddy postgresql postgresql-client fail2ban python3-systemd nftables unattended-upgrades
 )
 
 if [ -s "$tarball" ] && [ "$(cat "$tarball.version" 2>/dev/null)" = "$version" ]; then

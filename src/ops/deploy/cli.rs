@@ -22,9 +22,11 @@ pub struct DeployArgs {
 /// Where: a server over SSH, or this machine; and which site on it.
 #[derive(Debug, Clone, Args)]
 pub struct Target {
-    /// Deploy to this server over SSH (as root, or a user with sudo).
-    #[arg(long, global = true, value_name = "USER@HOST", conflicts_with = "local")]
-    pub host: Option<String>,
+    /// Deploy to this server over SSH (as root, or a user with sudo). Repeat it for a site on
+    /// several machines, the front machine first: it backs up, rehearses and migrates the shared
+    /// database, then each machine in turn switches.
+    #[arg(long = "host", global = true, value_name = "USER@HOST", conflicts_with = "local")]
+    pub hosts: Vec<String>,
     /// An `ssh -o` option for the connections of --host (repeatable).
     #[arg(long = "ssh-option", global = true, value_name = "OPTION")]
     pub ssh_options: Vec<String>,
@@ -87,11 +89,12 @@ mod tests {
         ] {
             let args = Cli::parse_from(argv).deploy;
             assert!(matches!(args.action, Some(DeployAction::Rollback { release: None })), "{argv:?}");
-            assert_eq!(args.target.host.as_deref(), Some("alice@h"));
+            assert_eq!(args.target.hosts, ["alice@h"]);
             assert_eq!(args.target.site.map(|s| s.to_string()).as_deref(), Some("blog"));
         }
-        let args = Cli::parse_from(["x", "--host", "alice@h", "target/release/shoestring"]).deploy;
+        let args = Cli::parse_from(["x", "--host", "alice@h", "--host", "bob@g", "target/release/shoestring"]).deploy;
         assert!(args.action.is_none());
+        assert_eq!(args.target.hosts, ["alice@h", "bob@g"]);
         assert_eq!(args.options.binary, Some(PathBuf::from("target/release/shoestring")));
     }
 }

@@ -41,8 +41,26 @@ pub fn main(args: DeployArgs) -> ExitCode {
 
 fn dispatch(args: DeployArgs) -> anyhow::Result<ExitCode> {
     let target = &args.target;
-    if let Some(host) = &target.host {
-        return remote(&args, Remote { target: host.clone(), options: target.ssh_options.clone() });
+    anyhow::ensure!(
+        !(args.options.staging && target.hosts.len() > 1),
+        "--staging makes the copy on one machine: name the front machine's --host only"
+    );
+    // Machine after machine, in the order given; the first that fails stops the rest.
+    for (at, host) in target.hosts.iter().enumerate() {
+        if target.hosts.len() > 1 {
+            println!("== {host} ({} of {})", at + 1, target.hosts.len());
+        }
+        let code = remote(&args, Remote { target: host.clone(), options: target.ssh_options.clone() })?;
+        if code != ExitCode::SUCCESS {
+            let rest = &target.hosts[at + 1..];
+            if !rest.is_empty() {
+                eprintln!("error: stopped at {host}; not reached: {}", rest.join(", "));
+            }
+            return Ok(code);
+        }
+    }
+    if !target.hosts.is_empty() {
+        return Ok(ExitCode::SUCCESS);
     }
     anyhow::ensure!(
         rustix::process::geteuid().is_root(),

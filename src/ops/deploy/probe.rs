@@ -3,6 +3,7 @@
 //! early when systemd reports the service failed or restarting after a crash: a release that
 //! cannot start is rolled back in seconds, not after the whole timeout.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -32,9 +33,9 @@ impl Prober {
         Ok(Self { runtime, client })
     }
 
-    /// `/readyz` and `/version` of the instance on `port`.
-    pub fn ask(&self, port: u16) -> anyhow::Result<Answer> {
-        let base = format!("http://127.0.0.1:{port}");
+    /// `/readyz` and `/version` of the instance at `address`.
+    pub fn ask(&self, address: SocketAddr) -> anyhow::Result<Answer> {
+        let base = format!("http://{address}");
         self.runtime.block_on(async {
             let response = self.client.get(format!("{base}/readyz")).send().await.context("/readyz")?;
             let ready = response.status();
@@ -55,7 +56,7 @@ pub fn wait_ready(host: &Host, instance: &Instance, commit: &str, timeout: Durat
         if let Some(crashed) = crashed(host, instance) {
             anyhow::bail!("{crashed}");
         }
-        match prober.ask(instance.port) {
+        match prober.ask(instance.address()) {
             Ok(answer) if !answer.ready.is_success() => {
                 last = format!("/readyz answered {}: {}", answer.ready, answer.ready_body)
             }

@@ -92,6 +92,16 @@ fn attempt(plan: &Plan<'_>, name: &str, commit: &str, previous: &str, log: &mut 
     let new_binary = new_binary.to_str().context("the release path is not UTF-8")?;
     // Read before anything changes: after the switch every step must end in an outcome.
     let previous_commit = release::identify(host, &host.path(&release::binary_in(previous)))?.commit;
+    let new = Target { name: name.to_owned(), commit: commit.to_owned() };
+    let old = Target { name: previous.to_owned(), commit: previous_commit };
+    // An app machine shares the front machine's database, which that machine's deploy backed up,
+    // rehearsed and migrated; here the release is only switched. Deployed here first, a release
+    // with new migrations never becomes ready (`/readyz` checks the schema) and is rolled back.
+    if site.joined.is_some() {
+        log.say("  shared     database: backed up, rehearsed and migrated by the front machine's deploy");
+        let (outcome, reason) = switch_or_restore(plan, &new, &old, log);
+        return Ok(Ended { outcome, reason, backup: None });
+    }
     let backup = match backup(host, site, &release::binary_in(previous)) {
         Ok(archive) => archive,
         Err(err) => return Ok(Ended::stopped(format!("the backup failed, nothing was changed: {err:#}"), None)),
@@ -109,8 +119,6 @@ fn attempt(plan: &Plan<'_>, name: &str, commit: &str, previous: &str, log: &mut 
         return Ok(Ended::stopped(why, Some(backup)));
     }
     log.say(format!("  migrated   production with {name}"));
-    let new = Target { name: name.to_owned(), commit: commit.to_owned() };
-    let old = Target { name: previous.to_owned(), commit: previous_commit };
     let (outcome, reason) = switch_or_restore(plan, &new, &old, log);
     Ok(Ended { outcome, reason, backup: Some(backup) })
 }

@@ -27,6 +27,11 @@ pub fn create(host: &Host, production: &Site, binary: &Path, timeout: Duration) 
         "site {} is itself a staging copy; stage from the site it copies",
         production.name
     );
+    anyhow::ensure!(
+        production.joined.is_none(),
+        "site {} here is an app machine of another; stage on its front machine",
+        production.name
+    );
     let _ = rustix::process::setpriority_process(None, 10);
     let running = release::current(host, production)?
         .with_context(|| format!("site {} has no current release: run `shoestring server setup`", production.name))?;
@@ -41,6 +46,7 @@ pub fn create(host: &Host, production: &Site, binary: &Path, timeout: Duration) 
         static_root: None,
         instances: 1,
         staging: Some(Staging { of: production.name.clone(), label, created_at: Clock::default().now() }),
+        app_machines: vec![],
         ..production.clone()
     };
     println!("site {}: staging copy {} with {name} (production runs {running})", production.name, staging.name);

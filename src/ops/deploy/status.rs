@@ -89,7 +89,7 @@ fn of(host: &Host, site: &Site, prober: &Prober) -> anyhow::Result<SiteStatus> {
         .iter()
         .map(|i| {
             let service = host.run(&["systemctl", "is-active", &i.service()]).unwrap_or_else(|_| "inactive".into());
-            let (ready, commit) = match prober.ask(i.port) {
+            let (ready, commit) = match prober.ask(i.address()) {
                 Ok(answer) => (format!("/readyz {}", answer.ready), answer.commit),
                 Err(err) => (format!("no answer: {err:#}"), None),
             };

@@ -61,7 +61,7 @@ const HEALTH_CHECK_SEEN: Duration = Duration::from_millis(2500);
 /// meanwhile and let back in only when ready.
 fn restart(plan: &Plan<'_>, target: &Target, instance: &Instance, log: &mut Log) -> anyhow::Result<()> {
     let (host, site) = (plan.host, plan.site);
-    let several = site.instances > 1;
+    let several = site.shares_traffic();
     if several {
         drain(host, instance, true)?;
         std::thread::sleep(HEALTH_CHECK_SEEN);

@@ -14,17 +14,19 @@ const SITE_BLOCK: &str = include_str!("templates/Caddyfile.site");
 pub const CADDYFILE_PATH: &str = "/etc/caddy/Caddyfile";
 
 pub fn render(sites: &[Site]) -> String {
-    let blocks: String = sites.iter().map(site_block).collect();
+    // An app machine's part of a site is proxied by the front machine's Caddy, not this one.
+    let blocks: String = sites.iter().filter(|s| s.joined.is_none()).map(site_block).collect();
     CADDYFILE.replace("{{sites}}", &blocks)
 }
 
-/// The instances' addresses; for several, how Caddy picks and checks them: in turn, each asked
+/// The instances' addresses (here, then on the app machines); for several, how Caddy picks and
+/// checks them: in turn, each asked
 /// `/up` every second (not `/readyz`: a slow shared database must not take every instance out at
 /// once), and one that failed a request passed over for five seconds (the request itself is
 /// retried on another, `lb_try_duration`).
 fn upstreams(site: &Site) -> (String, String) {
-    let addresses: Vec<String> = site.instances().iter().map(|i| format!("127.0.0.1:{}", i.port)).collect();
-    let health = match site.instances {
+    let addresses: Vec<String> = site.upstreams().iter().map(ToString::to_string).collect();
+    let health = match addresses.len() {
         1 => String::new(),
         _ => ["lb_policy round_robin", "health_uri /up", "health_interval 1s", "health_timeout 2s", "fail_duration 5s"]
             .map(|line| format!("\t\t\t{line}\n"))
@@ -102,6 +104,7 @@ pub fn step(sites: &[Site]) -> ConfigStep {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::server::site::Joined;
 
     fn site(name: &str, domain: &str, port: u16) -> Site {
         Site { domain: domain.parse().unwrap(), ..Site::example(name, port) }
@@ -163,6 +166,20 @@ mod tests {
         // With one instance a failed check would leave Caddy nothing to send requests to.
         assert!(block(&file, "app.example.com").contains("reverse_proxy 127.0.0.1:8101 {"));
         assert!(!block(&file, "app.example.com").contains("health_uri"));
+    }
+
+    #[test]
+    fn the_front_machine_balances_over_the_app_machines_and_an_app_machine_serves_no_block() {
+        let front = Site { app_machines: vec!["10.0.0.3".parse().unwrap()], ..site("shop", "example.org", 8102) };
+        let file = render(std::slice::from_ref(&front));
+        let app = block(&file, "app.example.org");
+        assert!(app.contains("reverse_proxy 127.0.0.1:8102 10.0.0.3:8102 {"), "{app}");
+        assert!(app.contains("health_uri /up"), "{app}");
+        assert!(block(&file, "p.example.org").contains("reverse_proxy @console 127.0.0.1:8102 10.0.0.3:8102 {"));
+
+        let joined = Joined { address: "10.0.0.3".parse().unwrap(), database: "10.0.0.2:5432".parse().unwrap() };
+        let member = Site { app_machines: vec![], joined: Some(joined), ..front };
+        assert!(!render(&[member]).contains("example.org"));
     }
 
     #[test]

@@ -128,7 +128,10 @@ fn site_findings(host: &Host, site: &Site) -> Vec<Finding> {
             Finding::error(&id, format!("{unit} is {}", state.trim()), format!("see `journalctl -u {unit}`"))
         }
     });
-    findings.extend([site.app_host(), site.admin_host()].iter().map(|name| certificate(host, site, name)));
+    // An app machine's certificates are its front machine's, in that machine's Caddy.
+    if site.joined.is_none() {
+        findings.extend([site.app_host(), site.admin_host()].iter().map(|name| certificate(host, site, name)));
+    }
     findings.extend(deploy_check(host, site));
     findings.extend(site.staging.as_ref().map(|staging| staging_age(site, staging, Clock::default().now())));
     findings

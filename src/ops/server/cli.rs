@@ -40,6 +40,28 @@ pub enum SiteCommand {
     Add(SiteAddArgs),
     /// List the sites with their domain, database, port and state.
     List(Common),
+    /// Run a PostgreSQL site on one more machine (--host), behind the Caddy and on the database
+    /// of the machine that serves it now (--front), reached over a private network.
+    Join(JoinArgs),
+    /// On the front machine: let an app machine serve the site (`join` runs this).
+    #[command(hide = true)]
+    Admit {
+        name: SiteName,
+        #[arg(long)]
+        address: IpAddr,
+    },
+    /// On the front machine: the site's record and settings for a new app machine, as JSON.
+    #[command(hide = true)]
+    Export { name: SiteName },
+    /// On the new app machine: set the site up from an export on stdin (`join` runs this).
+    #[command(hide = true)]
+    Accept {
+        name: SiteName,
+        #[arg(long)]
+        address: IpAddr,
+        #[arg(long)]
+        front_address: IpAddr,
+    },
     /// Stop and remove a site's units and proxy entry; its data stays unless --purge.
     Remove {
         name: SiteName,
@@ -100,6 +122,23 @@ pub struct SiteAddArgs {
     pub domain: Domain,
     #[command(flatten)]
     pub site: SiteOptions,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct JoinArgs {
+    pub name: SiteName,
+    /// The machine that serves the site now, with its Caddy and PostgreSQL.
+    #[arg(long, value_name = "USER@HOST")]
+    pub front: String,
+    /// The new machine's address on the private network; the front machine reaches it there.
+    #[arg(long)]
+    pub address: IpAddr,
+    /// The front machine's address on the private network (default: the host of --front).
+    #[arg(long)]
+    pub front_address: Option<IpAddr>,
+    /// --host is the new app machine.
     #[command(flatten)]
     pub common: Common,
 }

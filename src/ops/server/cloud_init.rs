@@ -46,7 +46,7 @@ pub fn render(args: &CloudInitArgs) -> anyhow::Result<String> {
         let _ = writeln!(out, "      - \"{}\"", key.replace('\\', "\\\\").replace('"', "\\\""));
     }
     out.push_str("disable_root: true\nssh_pwauth: false\nwrite_files:\n");
-    literal(&mut out, hardening::NFTABLES_PATH, &hardening::nftables_conf(&[22]), "0755");
+    literal(&mut out, hardening::NFTABLES_PATH, &hardening::nftables_conf(&[22], &[], 5432), "0755");
     literal(&mut out, ssh::DROP_IN, &ssh::drop_in(&args.admin_user).content, "0644");
     for (path, content) in FILES {
         let content = if content.is_empty() { hardening::fail2ban_jail(&[22]) } else { content.to_owned() };
@@ -77,7 +77,7 @@ mod tests {
         assert!(yaml.starts_with("#cloud-config\n"));
         assert!(yaml.contains("      - \"ssh-ed25519 AAAAC3Nza alice@laptop\"\n"));
         assert!(yaml.contains("ssh_pwauth: false\n") && yaml.contains("disable_root: true\n"));
-        for line in hardening::nftables_conf(&[22]).lines().chain(ssh::drop_in("alice").content.lines()) {
+        for line in hardening::nftables_conf(&[22], &[], 5432).lines().chain(ssh::drop_in("alice").content.lines()) {
             assert!(yaml.contains(&format!("      {line}\n")), "missing {line:?}");
         }
         assert!(yaml.contains("  - fail2ban\n"));

@@ -3,6 +3,8 @@
 //! run; the generated secrets (SECRET_KEY, the database passwords) and whatever the operator added
 //! are kept, so a second run leaves the file byte for byte as it was. Never /etc/environment.
 
+use std::net::SocketAddr;
+
 use crate::kernel::security::token::random_token;
 
 use super::host::FileSpec;
@@ -49,27 +51,35 @@ pub struct Inputs<'a> {
 fn managed(inputs: &Inputs<'_>, existing: &[(String, String)]) -> Vec<(&'static str, String)> {
     let site = inputs.site;
     let old = |key: &str| existing.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    // A role's URL on the local server, keeping the password an earlier run generated.
-    let postgres_url = |key: &str, role: &str, port: u16, database: &str| {
+    // A role's URL, keeping the password an earlier run generated (on an app machine, the
+    // front machine's run: its env file arrives with `server site join`).
+    let postgres_url = |key: &str, role: &str, server: SocketAddr, database: &str| {
         let kept = old(key).and_then(|url| postgres_password(&url, role).map(str::to_owned));
         let password = kept.unwrap_or_else(random_token);
-        format!("postgres://{role}:{password}@127.0.0.1:{port}/{database}")
+        format!("postgres://{role}:{password}@{server}/{database}")
     };
-    let (database_url, drill_url) = match (site.db, inputs.pg_port) {
-        (DbKind::Postgres, Some(port)) => (
-            postgres_url("DATABASE_URL", &site.db_role(), port, &site.db_role()),
-            Some(postgres_url("DRILL_DATABASE_URL", &site.drill_role(), port, "postgres")),
+    let local = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+    let (database_url, drill_url) = match (site.db, &site.joined, inputs.pg_port) {
+        // The restore drill and a deploy's rehearsal run on the front machine only.
+        (DbKind::Postgres, Some(joined), _) => {
+            (postgres_url("DATABASE_URL", &site.db_role(), joined.database, &site.db_role()), None)
+        }
+        (DbKind::Postgres, None, Some(port)) => (
+            postgres_url("DATABASE_URL", &site.db_role(), local(port), &site.db_role()),
+            Some(postgres_url("DRILL_DATABASE_URL", &site.drill_role(), local(port), "postgres")),
         ),
         _ => (format!("sqlite://{}/shoestring.db", site.data_dir()), None),
     };
+    // The proxy in front: Caddy here, or the front machine's.
+    let proxy = site.joined.as_ref().map_or_else(|| "127.0.0.1".to_owned(), |j| j.database.ip().to_string());
     let mut settings = vec![
         ("APP_ENV", "production".to_owned()),
-        ("BIND", format!("127.0.0.1:{}", site.port)),
+        ("BIND", format!("{}:{}", site.listen_ip(), site.port)),
         ("METRICS_BIND", format!("127.0.0.1:{}", site.metrics_port())),
         ("BASE_URL", format!("https://{}", site.app_host())),
         ("ALLOWED_HOSTS", format!("{},{}", site.app_host(), site.admin_host())),
         ("ADMIN_HOST", site.admin_host()),
-        ("TRUSTED_PROXIES", "127.0.0.1".to_owned()),
+        ("TRUSTED_PROXIES", proxy),
         ("MEDIA_DIR", site.media_dir()),
         ("DATABASE_URL", database_url),
         // Two 256-bit tokens: 86 characters, well over the 64 that production requires.
@@ -99,8 +109,10 @@ pub fn render(inputs: &Inputs<'_>, existing_text: Option<&str>) -> String {
         out.push_str(&format!("{key}={}\n", quote(value)));
     }
     out.push_str("\n# Yours:\n");
+    // An app machine's file starts as the front machine's, whose drill role it does not use.
+    let foreign = |k: &str| inputs.site.joined.is_some() && k == "DRILL_DATABASE_URL";
     let mut own: Vec<(String, String)> =
-        existing.into_iter().filter(|(k, _)| !managed.iter().any(|(m, _)| m == k)).collect();
+        existing.into_iter().filter(|(k, _)| !managed.iter().any(|(m, _)| m == k) && !foreign(k)).collect();
     if let Some(url) = inputs.smtp_url {
         match own.iter_mut().find(|(k, _)| k == "SMTP_URL") {
             Some(entry) => entry.1 = url.to_owned(),
@@ -168,6 +180,30 @@ mod tests {
             postgres_password(&value(&second, "DATABASE_URL"), "shoestring_blog")
         );
         assert_eq!(value(&second, "MAIL_FROM"), "Shoestring <blog@example.com>");
+    }
+
+    #[test]
+    fn an_app_machine_keeps_the_front_machines_secrets_and_points_at_its_database_and_proxy() {
+        use crate::ops::server::site::Joined;
+        let front = site(DbKind::Postgres);
+        let front_text = render(&inputs(&front), None) + "MEDIA_STORE=s3://media/\n";
+        let joined = Joined { address: "10.0.0.3".parse().unwrap(), database: "10.0.0.2:5432".parse().unwrap() };
+        let member = Site { joined: Some(joined), ..front };
+
+        let text = render(&Inputs { pg_port: None, smtp_url: None, ..inputs(&member) }, Some(&front_text));
+
+        assert_eq!(value(&text, "SECRET_KEY"), value(&front_text, "SECRET_KEY"));
+        let password = postgres_password(&value(&front_text, "DATABASE_URL"), "shoestring_blog").unwrap().to_owned();
+        assert_eq!(
+            value(&text, "DATABASE_URL"),
+            format!("postgres://shoestring_blog:{password}@10.0.0.2:5432/shoestring_blog")
+        );
+        assert_eq!(value(&text, "TRUSTED_PROXIES"), "10.0.0.2");
+        assert_eq!(value(&text, "BIND"), "10.0.0.3:8101");
+        assert_eq!(value(&text, "METRICS_BIND"), "127.0.0.1:9101");
+        assert_eq!(value(&text, "DRILL_DATABASE_URL"), "");
+        assert_eq!(value(&text, "MEDIA_STORE"), "s3://media/");
+        assert_eq!(value(&text, "SMTP_URL"), value(&front_text, "SMTP_URL"));
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //! Caddy service. Each is a `ConfigStep` built from an embedded template, so what the tests render
 //! is what ships; none of them touches SSH logins (that is `ssh.rs`, behind its guard).
 
+use std::net::IpAddr;
+
 use super::config_step::{ConfigFile, ConfigStep};
 use super::host::{FileSpec, Host};
+use super::site::{DbKind, Site};
 
 const NFTABLES: &str = include_str!("templates/nftables.conf");
 const FAIL2BAN: &str = include_str!("templates/fail2ban-sshd.local");
@@ -18,8 +21,36 @@ fn join_ports(ports: &[u16]) -> String {
     ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
 }
 
-pub fn nftables_conf(ssh_ports: &[u16]) -> String {
-    NFTABLES.replace("{{ssh_ports}}", &join_ports(ssh_ports))
+pub fn nftables_conf(ssh_ports: &[u16], sites: &[Site], pg_port: u16) -> String {
+    NFTABLES.replace("{{ssh_ports}}", &join_ports(ssh_ports)).replace("{{site_rules}}", &site_rules(sites, pg_port))
+}
+
+/// What several machines need of each other, and nobody else gets: an app machine's instances
+/// open to its front machine, and the front machine's PostgreSQL (`pg_port`) to its app machines.
+fn site_rules(sites: &[Site], pg_port: u16) -> String {
+    let from = |ip: &IpAddr| if ip.is_ipv4() { format!("ip saddr {ip}") } else { format!("ip6 saddr {ip}") };
+    let mut rules = String::new();
+    for site in sites {
+        if let Some(joined) = &site.joined {
+            let ports: Vec<u16> = site.instances().iter().map(|i| i.port).collect();
+            let front = from(&joined.database.ip());
+            rules.push_str(&format!(
+                "\t\t{front} tcp dport {{ {} }} accept comment \"site {} from its front machine\"\n",
+                join_ports(&ports),
+                site.name
+            ));
+        }
+        if site.db == DbKind::Postgres && site.joined.is_none() {
+            for machine in &site.app_machines {
+                rules.push_str(&format!(
+                    "\t\t{} tcp dport {pg_port} accept comment \"postgresql for site {} on an app machine\"\n",
+                    from(machine),
+                    site.name
+                ));
+            }
+        }
+    }
+    rules
 }
 
 pub fn fail2ban_jail(ssh_ports: &[u16]) -> String {
@@ -45,8 +76,9 @@ pub fn firewall_gaps(listing: &str, ssh_ports: &[u16]) -> Vec<String> {
     gaps
 }
 
-pub fn firewall(ssh_ports: Vec<u16>) -> ConfigStep {
-    let spec = FileSpec { mode: 0o755, ..FileSpec::public(NFTABLES_PATH, nftables_conf(&ssh_ports)) };
+pub fn firewall(ssh_ports: Vec<u16>, sites: &[Site], pg_port: u16) -> ConfigStep {
+    let conf = nftables_conf(&ssh_ports, sites, pg_port);
+    let spec = FileSpec { mode: 0o755, ..FileSpec::public(NFTABLES_PATH, conf) };
     ConfigStep {
         name: format!("firewall: inbound drop except SSH ({}), 80, 443, ICMP echo", join_ports(&ssh_ports)),
         files: vec![ConfigFile::validated(spec, &["nft", "-c", "-f", "{}"])],
@@ -133,16 +165,36 @@ pub fn caddy_service() -> ConfigStep {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::server::site::Joined;
 
     #[test]
     fn the_firewall_allows_every_ssh_port_before_its_drop_policy_applies() {
-        let conf = nftables_conf(&[22, 2222]);
+        let conf = nftables_conf(&[22, 2222], &[], 5432);
 
         assert!(conf.contains("tcp dport { 22, 2222 } accept comment \"ssh\""));
         assert!(conf.contains("policy drop;"));
         // One file, one transaction: only our own table is replaced, nobody else's flushed.
         assert!(!conf.contains("flush ruleset"));
         assert!(conf.contains("delete table inet shoestring"));
+    }
+
+    #[test]
+    fn machines_of_one_site_are_open_to_each_other_and_to_nobody_else() {
+        let front = Site {
+            db: DbKind::Postgres,
+            app_machines: vec!["10.0.0.3".parse().unwrap()],
+            ..Site::example("shop", 8102)
+        };
+        let joined = Joined { address: "10.0.0.3".parse().unwrap(), database: "10.0.0.2:5432".parse().unwrap() };
+        let member = Site { app_machines: vec![], instances: 2, joined: Some(joined), ..front.clone() };
+
+        let on_front = nftables_conf(&[22], &[front, Site::example("blog", 8101)], 5433);
+        let on_member = nftables_conf(&[22], &[member], 5432);
+
+        assert!(on_front.contains("ip saddr 10.0.0.3 tcp dport 5433 accept"), "{on_front}");
+        assert_eq!(on_front.matches("saddr").count(), 1, "{on_front}");
+        assert!(on_member.contains("ip saddr 10.0.0.2 tcp dport { 8102, 14102 } accept"), "{on_member}");
+        assert!(!on_member.contains("5432"), "{on_member}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod config_step;
 pub mod env_file;
 mod hardening;
 pub mod host;
+mod join;
 mod packages;
 mod postgres;
 pub mod release;
@@ -47,6 +48,10 @@ pub fn main(args: ServerArgs, smtp_url: Option<&str>) -> ExitCode {
 }
 
 fn dispatch(args: ServerArgs, smtp_url: Option<&str>) -> anyhow::Result<ExitCode> {
+    // Two machines: the laptop drives each over SSH in turn.
+    if let ServerCommand::Site { command: SiteCommand::Join(join_args) } = &args.command {
+        return join::join(join_args);
+    }
     if let Some(common) = common_of(&args.command).filter(|c| c.host.is_some()) {
         return drive_remote(&args.command, common, smtp_url);
     }
@@ -81,7 +86,12 @@ fn common_of(command: &ServerCommand) -> Option<&Common> {
         ServerCommand::Site { command: SiteCommand::Add(args) } => Some(&args.common),
         ServerCommand::Site { command: SiteCommand::List(common) } => Some(common),
         ServerCommand::Site { command: SiteCommand::Remove { common, .. } } => Some(common),
-        ServerCommand::CloudInit(_) | ServerCommand::AdminUser { .. } => None,
+        ServerCommand::Site { command: SiteCommand::Join(args) } => Some(&args.common),
+        ServerCommand::Site {
+            command: SiteCommand::Admit { .. } | SiteCommand::Export { .. } | SiteCommand::Accept { .. },
+        }
+        | ServerCommand::CloudInit(_)
+        | ServerCommand::AdminUser { .. } => None,
     }
 }
 
@@ -118,6 +128,13 @@ pub(crate) fn new_site(host: &Host, name: SiteName, domain: Domain, options: &Si
         "site {name}: several instances share one database, which SQLite cannot serve to several processes \
          well; add --db postgres (`shoestring db copy` moves the data)"
     );
+    // Another run of `site add` or `setup` keeps the app machines a `site join` added.
+    let kept = sites.iter().find(|s| s.name == name);
+    anyhow::ensure!(
+        kept.is_none_or(|s| s.joined.is_none()),
+        "site {name} here is an app machine of the site on {}: change it there",
+        kept.and_then(|s| s.joined.as_ref()).map(|j| j.database.ip().to_string()).unwrap_or_default()
+    );
     Ok(Site {
         port: site::free_port(&sites, &name),
         name,
@@ -128,6 +145,8 @@ pub(crate) fn new_site(host: &Host, name: SiteName, domain: Domain, options: &Si
         static_root: options.static_root.clone(),
         instances: options.instances,
         staging: None,
+        app_machines: kept.map(|s| s.app_machines.clone()).unwrap_or_default(),
+        joined: None,
     })
 }
 
@@ -153,12 +172,12 @@ fn setup(host: &Host, args: &SetupArgs, smtp_url: Option<&str>) -> anyhow::Resul
         run.print_summary(dry_run);
         return Ok(ExitCode::SUCCESS);
     }
-    host_steps(host, &args.admin_user, dry_run, &mut run)?;
+    host_steps(host, &args.admin_user, &sites, dry_run, &mut run)?;
     let options = site_steps::Options { smtp_url, dry_run };
     for site in &sites {
         site_steps::converge(host, site, &options, &mut run)?;
     }
-    run_step(host, &caddy::step(&sites), dry_run, &mut run)?;
+    serving_steps(host, &sites, dry_run, &mut run)?;
     run.print_summary(dry_run);
     if dry_run {
         return Ok(ExitCode::SUCCESS);
@@ -170,17 +189,40 @@ fn setup(host: &Host, args: &SetupArgs, smtp_url: Option<&str>) -> anyhow::Resul
 
 /// The host's own steps, in an order that never locks the operator out: the sudo user first,
 /// the firewall (which allows SSH in the same transaction as its drop policy), and SSH last.
-fn host_steps(host: &Host, admin_user: &str, dry_run: bool, run: &mut Run) -> anyhow::Result<()> {
+fn host_steps(host: &Host, admin_user: &str, sites: &[Site], dry_run: bool, run: &mut Run) -> anyhow::Result<()> {
     run_step(host, &binary::Binary, dry_run, run)?;
     run_step(host, &users::AdminUser { name: admin_user.to_owned() }, dry_run, run)?;
     let ports = ssh::SshdSettings::read(host)?.ports();
-    run_step(host, &hardening::firewall(ports.clone()), dry_run, run)?;
+    run_step(host, &firewall(host, sites)?, dry_run, run)?;
     run_step(host, &hardening::fail2ban(&ports), dry_run, run)?;
     run_step(host, &hardening::unattended_upgrades(), dry_run, run)?;
     run_step(host, &hardening::journald(), dry_run, run)?;
     run_step(host, &ssh::SshLockdown { admin_user: admin_user.to_owned() }, dry_run, run)?;
     run_step(host, &hardening::caddy_service(), dry_run, run)?;
     Ok(())
+}
+
+/// The firewall for this machine's sites; PostgreSQL's port is asked only where a site here
+/// lets app machines reach it.
+pub(crate) fn firewall(host: &Host, sites: &[Site]) -> anyhow::Result<config_step::ConfigStep> {
+    let ports = ssh::SshdSettings::read(host)?.ports();
+    let pg_port = if sites.iter().any(|s| s.joined.is_none() && !s.app_machines.is_empty()) {
+        postgres::port(host)?
+    } else {
+        5432
+    };
+    Ok(hardening::firewall(ports, sites, pg_port))
+}
+
+/// What this machine's sites share once each is in place: PostgreSQL's reach to app machines
+/// (where a site here uses the local server) and the Caddyfile.
+pub(crate) fn serving_steps(host: &Host, sites: &[Site], dry_run: bool, run: &mut Run) -> anyhow::Result<()> {
+    if sites.iter().any(|s| s.db == DbKind::Postgres && s.joined.is_none()) && !dry_run {
+        for step in postgres::remote_access(host, sites)? {
+            run_step(host, &step, dry_run, run)?;
+        }
+    }
+    run_step(host, &caddy::step(sites), dry_run, run)
 }
 
 /// The same subcommand on the server over SSH: copy the binary, prove the sudo user's login,

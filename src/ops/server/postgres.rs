@@ -4,8 +4,9 @@
 //! are the ones in the site's env file, sent to psql on stdin, and proven by logging in with them
 //! over 127.0.0.1 (Debian's server listens on localhost only).
 
+use super::config_step::{ConfigFile, ConfigStep};
 use super::env_file;
-use super::host::Host;
+use super::host::{FileSpec, Host};
 use super::site::Site;
 use super::step::Step;
 
@@ -158,9 +159,107 @@ impl Step for DrillRole {
     }
 }
 
+const HBA_BEGIN: &str = "# BEGIN shoestring: sites' app machines (written by `shoestring server site join`)";
+const HBA_END: &str = "# END shoestring";
+
+/// `pg_hba.conf` with our block for the app machines of `sites` in place of the old one: each
+/// may log in as its site's role to its site's database, with a password, and to nothing else.
+/// The block goes first: PostgreSQL takes the first line that matches.
+pub fn hba_with_app_machines(current: &str, sites: &[Site]) -> String {
+    let mut kept = String::new();
+    let mut inside = false;
+    for line in current.lines() {
+        match line {
+            HBA_BEGIN => inside = true,
+            HBA_END if inside => inside = false,
+            _ if !inside => {
+                kept.push_str(line);
+                kept.push('\n');
+            }
+            _ => {}
+        }
+    }
+    let mut block = String::new();
+    for site in sites.iter().filter(|s| s.joined.is_none()) {
+        for machine in &site.app_machines {
+            let bits = if machine.is_ipv4() { 32 } else { 128 };
+            let role = site.db_role();
+            block.push_str(&format!("host\t{role}\t{role}\t{machine}/{bits}\tscram-sha-256\n"));
+        }
+    }
+    if block.is_empty() {
+        return kept;
+    }
+    format!("{HBA_BEGIN}\n{block}{HBA_END}\n{kept}")
+}
+
+/// The listening addresses: loopback only, until a site here has app machines; then every
+/// address, with the firewall letting in only those machines (`hardening.rs`) and `pg_hba.conf`
+/// only their sites' roles. Changing it restarts PostgreSQL (once: later joins only reload).
+pub fn remote_access(host: &Host, sites: &[Site]) -> anyhow::Result<Vec<ConfigStep>> {
+    let config_file = admin_sql(host, "SHOW config_file;")?.trim().to_owned();
+    let hba_file = admin_sql(host, "SHOW hba_file;")?.trim().to_owned();
+    let conf_dir = config_file.rsplit_once('/').map(|(dir, _)| format!("{dir}/conf.d")).unwrap_or_default();
+    let remote = sites.iter().any(|s| s.joined.is_none() && !s.app_machines.is_empty());
+    let listen = if remote { "*" } else { "localhost" };
+    let owned = |path: &str, content: String, mode: u32| FileSpec {
+        path: path.to_owned(),
+        content,
+        mode,
+        owner: "postgres".into(),
+        group: "postgres".into(),
+    };
+    let conf = format!(
+        "# Written by `shoestring server`: app machines reach this server's PostgreSQL\n\
+         # (the firewall and pg_hba.conf decide which).\nlisten_addresses = '{listen}'\n"
+    );
+    let hba = hba_with_app_machines(&host.read(&hba_file)?.unwrap_or_default(), sites);
+    let service = "postgresql.service".to_owned();
+    let conf_path = format!("{conf_dir}/shoestring.conf");
+    let mut steps = Vec::new();
+    // Debian's default is loopback: a server that never had app machines needs no file.
+    if remote || host.path(&conf_path).exists() {
+        steps.push(ConfigStep {
+            name: format!("postgresql: listens on {listen}"),
+            files: vec![ConfigFile::plain(owned(&conf_path, conf, 0o644))],
+            services: vec![service.clone()],
+            reload: vec![["systemctl", "restart", "postgresql.service"].map(String::from).to_vec()],
+            ..ConfigStep::default()
+        });
+    }
+    steps.push(ConfigStep {
+        name: "postgresql: pg_hba.conf lets each app machine reach its site's database only".into(),
+        files: vec![ConfigFile::plain(owned(&hba_file, hba, 0o640))],
+        services: vec![service],
+        reload: vec![["systemctl", "reload", "postgresql.service"].map(String::from).to_vec()],
+        ..ConfigStep::default()
+    });
+    Ok(steps)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn app_machines_get_their_sites_role_first_and_a_second_render_changes_nothing() {
+        let debian = "# comment\nlocal all postgres peer\nhost all all 127.0.0.1/32 scram-sha-256\n";
+        let shop = Site {
+            db: super::super::site::DbKind::Postgres,
+            app_machines: vec!["10.0.0.3".parse().unwrap()],
+            ..Site::example("shop", 8102)
+        };
+
+        let once = hba_with_app_machines(debian, &[shop.clone(), Site::example("blog", 8101)]);
+        let twice = hba_with_app_machines(&once, std::slice::from_ref(&shop));
+
+        assert_eq!(once, twice);
+        assert!(once.starts_with(HBA_BEGIN), "{once}");
+        assert!(once.contains("host\tshoestring_shop\tshoestring_shop\t10.0.0.3/32\tscram-sha-256\n"), "{once}");
+        assert_eq!(once.matches("10.0.0.3").count(), 1);
+        assert!(once.ends_with(debian));
+        assert_eq!(hba_with_app_machines(&once, &[Site { app_machines: vec![], ..shop }]), debian);
+    }
 
     #[test]
     fn a_plain_owner_of_a_private_database_needs_nothing() {

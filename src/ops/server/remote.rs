@@ -58,11 +58,16 @@ impl Remote {
         command
     }
 
-    /// Runs `argv` on the server (through sudo when not root); output goes to ours.
-    pub fn run(&self, argv: &[String], input: Option<&str>) -> anyhow::Result<ExitCode> {
+    /// `argv` as one remote shell line, through sudo when not root.
+    fn line(&self, argv: &[String]) -> String {
         let line: Vec<String> = self.sudo().iter().map(|s| (*s).to_owned()).chain(argv.iter().cloned()).collect();
-        let line = line.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ");
-        let mut child = self.ssh(&self.target).arg(line).stdin(Stdio::piped()).spawn().context("starting ssh")?;
+        line.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+    }
+
+    /// Runs `argv` on the server; output goes to ours.
+    pub fn run(&self, argv: &[String], input: Option<&str>) -> anyhow::Result<ExitCode> {
+        let mut child =
+            self.ssh(&self.target).arg(self.line(argv)).stdin(Stdio::piped()).spawn().context("starting ssh")?;
         if let Some(mut stdin) = child.stdin.take() {
             stdin.write_all(input.unwrap_or_default().as_bytes())?;
         }
@@ -72,6 +77,15 @@ impl Remote {
             Some(255) => bail!("ssh to {} failed", self.target),
             _ => ExitCode::FAILURE,
         })
+    }
+
+    /// Runs `argv` on the server and returns what it printed (its errors go to our stderr).
+    pub fn output(&self, argv: &[String]) -> anyhow::Result<String> {
+        let mut ssh = self.ssh(&self.target);
+        let output = ssh.arg(self.line(argv)).stdin(Stdio::null()).stderr(Stdio::inherit()).output();
+        let output = output.context("starting ssh")?;
+        anyhow::ensure!(output.status.success(), "`{}` failed on {}", argv.join(" "), self.target);
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
     fn capture(&self, line: &str) -> anyhow::Result<String> {

@@ -3,6 +3,7 @@
 //! The record of each lives in `/etc/shoestring/sites/NAME.json` (no secrets in it).
 
 use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -128,6 +129,24 @@ pub struct Site {
     /// Set on a staging copy of another site (`shoestring deploy --staging`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staging: Option<Staging>,
+    /// On the front machine: the private addresses of the app machines that also run this site,
+    /// each with the same instances; Caddy here balances over theirs and ours, and they reach
+    /// this machine's PostgreSQL (`server site join`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub app_machines: Vec<IpAddr>,
+    /// On an app machine: the site as it runs on the front machine, whose Caddy proxies to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joined: Option<Joined>,
+}
+
+/// An app machine's part in a site served by several machines: its instances listen on its
+/// private address (open to the front machine only) and use the front machine's PostgreSQL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Joined {
+    /// This machine's address on the private network.
+    pub address: IpAddr,
+    /// The front machine's PostgreSQL on the private network; its address is the proxy's.
+    pub database: SocketAddr,
 }
 
 /// A staging site: a copy of site `of`'s data answering on `LABEL.DOMAIN` (and its console on
@@ -200,11 +219,16 @@ pub struct Instance {
     pub number: u8,
     /// `shoestring-NAME` for the first (as a site with one instance always had), `shoestring-NAME-K` after.
     pub unit: String,
+    /// Where its socket listens: loopback, or an app machine's private address.
+    pub ip: IpAddr,
     pub port: u16,
     pub metrics_port: u16,
 }
 
 impl Instance {
+    pub fn address(&self) -> SocketAddr {
+        SocketAddr::new(self.ip, self.port)
+    }
     pub fn service(&self) -> String {
         format!("{}.service", self.unit)
     }
@@ -271,7 +295,27 @@ impl Site {
     pub fn instance(&self, k: u8) -> Instance {
         let port = self.port + INSTANCE_PORT_STEP * u16::from(k - 1);
         let unit = if k == 1 { self.unit() } else { format!("{}-{k}", self.unit()) };
-        Instance { number: k, unit, port, metrics_port: port + 1000 }
+        Instance { number: k, unit, ip: self.listen_ip(), port, metrics_port: port + 1000 }
+    }
+
+    /// The address its sockets listen on: loopback, or on an app machine its private address.
+    pub fn listen_ip(&self) -> IpAddr {
+        self.joined.as_ref().map_or(IpAddr::from([127, 0, 0, 1]), |j| j.address)
+    }
+
+    /// Every address Caddy on the front machine proxies to: this machine's instances, then each
+    /// app machine's.
+    pub fn upstreams(&self) -> Vec<SocketAddr> {
+        let here = self.instances().into_iter().map(|i| i.address());
+        let there =
+            self.app_machines.iter().flat_map(|ip| self.instances().into_iter().map(|i| SocketAddr::new(*ip, i.port)));
+        here.chain(there).collect()
+    }
+
+    /// Whether another instance (here or on another machine) serves while one restarts: a deploy
+    /// then drains each before its restart.
+    pub fn shares_traffic(&self) -> bool {
+        self.instances > 1 || !self.app_machines.is_empty() || self.joined.is_some()
     }
 
     /// Its `/metrics` port on loopback: the site's port plus 1000 (8101 → 9101), so two sites never
@@ -332,6 +376,8 @@ impl Site {
             static_root: None,
             instances: 1,
             staging: None,
+            app_machines: vec![],
+            joined: None,
         }
     }
 }

@@ -130,7 +130,16 @@ pub fn converge(host: &Host, site: &Site, options: &Options<'_>, run: &mut Run) 
 pub fn prepare(host: &Host, site: &Site, options: &Options<'_>, run: &mut Run) -> anyhow::Result<()> {
     run_step(host, &SiteBase { site: site.clone() }, options.dry_run, run)?;
     run_step(host, &FirstRelease { site: site.clone() }, options.dry_run, run)?;
-    let pg_port = if site.db == DbKind::Postgres {
+    // An app machine uses the front machine's database and needs the secrets that come with it.
+    if site.joined.is_some() {
+        let existing = env_file::parse(&host.read(&site.env_file())?.unwrap_or_default());
+        anyhow::ensure!(
+            existing.iter().any(|(k, v)| k == "SECRET_KEY" && !v.is_empty()),
+            "site {}: an app machine's settings come from its front machine: `shoestring server site join`",
+            site.name
+        );
+    }
+    let pg_port = if site.db == DbKind::Postgres && site.joined.is_none() {
         let server = ConfigStep {
             name: "postgresql: running".into(),
             services: vec!["postgresql.service".into()],

@@ -9,7 +9,7 @@ use super::cli::{SiteAddArgs, SiteCommand};
 use super::host::Host;
 use super::site::{self, DbKind, Site};
 use super::step::{Run, run_step};
-use super::{caddy, checks, finish, new_site, postgres, site_steps, smtp_for, units};
+use super::{caddy, checks, finish, join, new_site, postgres, site_steps, smtp_for, units};
 
 pub fn run(host: &Host, command: SiteCommand, smtp_url: Option<&str>) -> anyhow::Result<ExitCode> {
     match command {
@@ -18,6 +18,13 @@ pub fn run(host: &Host, command: SiteCommand, smtp_url: Option<&str>) -> anyhow:
             list(host)?;
             Ok(ExitCode::SUCCESS)
         }
+        SiteCommand::Join(args) => join::join(&args),
+        SiteCommand::Admit { name, address } => join::admit(host, &name, address),
+        SiteCommand::Export { name } => {
+            join::export(host, &name)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        SiteCommand::Accept { name, address, front_address } => join::accept(host, &name, address, front_address),
         SiteCommand::Remove { name, purge, common } => {
             let sites = site::load_all(host)?;
             let site = sites.iter().find(|s| s.name == name).ok_or_else(|| anyhow::anyhow!("no site {name}"))?;

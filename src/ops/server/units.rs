@@ -14,16 +14,17 @@ pub const UNIT_DIR: &str = "/etc/systemd/system";
 pub const BINARY: &str = "/usr/local/bin/shoestring";
 
 fn fill(template: &str, site: &Site, instance: &Instance) -> String {
-    let after_db = if site.db == DbKind::Postgres { " postgresql.service" } else { "" };
+    // On an app machine the database is the front machine's.
+    let after_db = if site.db == DbKind::Postgres && site.joined.is_none() { " postgresql.service" } else { "" };
     // The first instance's metrics address is METRICS_BIND in the env file; an argument wins
     // over it for the others (systemd's EnvironmentFile= would win over Environment=).
     let serve_args = match instance.number {
         1 => String::new(),
         _ => format!(" --metrics-bind 127.0.0.1:{}", instance.metrics_port),
     };
-    let drain_env = match site.instances {
-        1 => String::new(),
-        _ => format!("\nEnvironment=DRAIN_FILE={}", instance.drain_file()),
+    let drain_env = match site.shares_traffic() {
+        false => String::new(),
+        true => format!("\nEnvironment=DRAIN_FILE={}", instance.drain_file()),
     };
     let instance_label = match site.instances {
         1 => String::new(),
@@ -34,6 +35,7 @@ fn fill(template: &str, site: &Site, instance: &Instance) -> String {
         .replace("{{instance}}", &instance_label)
         .replace("{{unit}}", &instance.unit)
         .replace("{{user}}", &site.user())
+        .replace("{{listen}}", &site.listen_ip().to_string())
         .replace("{{port}}", &instance.port.to_string())
         .replace("{{env_file}}", &site.env_file())
         .replace("{{drain_env}}", &drain_env)
