@@ -9,8 +9,9 @@
 #  2. a session made through one machine is valid on the other; an image uploaded through one is
 #     served by the other (MEDIA_STORE in object storage);
 #  3. `deploy --host FRONT --host APP` → B on both machines, the database migrated once; 0 failed;
-#  4. kill -9 of the app machine's instance → 0 failed requests, systemd restarts it;
-#  5. the app machine's site stopped whole (a machine lost) → 0 failed requests; back when started.
+#  4. a release that cannot start → rolled back on the front machine, the app machine not reached;
+#  5. kill -9 of the app machine's instance → 0 failed requests, systemd restarts it;
+#  6. the app machine's site stopped whole (a machine lost) → 0 failed requests; back when started.
 # Usage: .ci/scaleout-test.sh [BINARY]   (default target/debug/shoestring; run as root)
 set -euo pipefail
 
@@ -90,7 +91,7 @@ until app true 2>/dev/null; do
   sleep 0.5
 done
 app systemctl is-system-running --wait >/dev/null || true
-ctl ping -c1 -W2 "$APP_IP" >/dev/null && vps ping -c1 -W2 "$APP_IP" >/dev/null || fail "the machines do not reach each other"
+vps "timeout 5 bash -c 'exec 3<>/dev/tcp/$APP_IP/22'" || fail "the machines do not reach each other"
 pass "two machines and the laptop on one private network ($VPS_IP front, $APP_IP app)"
 
 # Object storage on the laptop side, as a provider's would be: both machines reach it.
@@ -108,31 +109,39 @@ shoe() { nice -n 10 ip netns exec "$CTL_NS" timeout 300 "$BIN" "$@"; }
 shoe server setup --host "root@$VPS_IP" "${SSH_ARGS[@]}" --admin-user alice --phase configure \
   --domain example.org --db postgres --tls internal >"$WORK/setup-front.txt" 2>&1 \
   || { cat "$WORK/setup-front.txt"; fail "server setup of the front machine failed"; }
-vps "printf '%s\n' MEDIA_STORE=s3://media/uploads S3_ENDPOINT=http://$CTL_IP:9000 S3_ACCESS_KEY_ID=scaleout-key \
+# Root logs in no more: the admin users do, through sudo (each command one string for the remote shell).
+# A command line with shell syntax goes as `vps bash -c '…'`.
+vps() { as_user alice "sudo -n $(printf '%q ' "$@")"; }
+vps bash -c "printf '%s\n' MEDIA_STORE=s3://media/uploads S3_ENDPOINT=http://$CTL_IP:9000 S3_ACCESS_KEY_ID=scaleout-key \
   S3_SECRET_ACCESS_KEY=scaleout-secret-0123456789 >>/etc/shoestring/example.env && systemctl restart shoestring-example.service"
 shoe server setup --host "root@$APP_IP" "${SSH_ARGS[@]}" --admin-user bob --phase configure >"$WORK/setup-app.txt" 2>&1 \
   || { cat "$WORK/setup-app.txt"; fail "server setup of the app machine failed"; }
-shoe server site join example --front "root@$VPS_IP" --host "root@$APP_IP" --address "$APP_IP" "${SSH_ARGS[@]}" \
+app() { VPS_IP="$APP_IP" as_user bob "sudo -n $(printf '%q ' "$@")"; }
+shoe server site join example --front "alice@$VPS_IP" --host "bob@$APP_IP" --address "$APP_IP" "${SSH_ARGS[@]}" \
   >"$WORK/join.txt" 2>&1 || { cat "$WORK/join.txt"; fail "site join failed"; }
 cat "$WORK/join.txt"
 vps grep -q "reverse_proxy 127.0.0.1:8101 $APP_IP:8101 {" /etc/caddy/Caddyfile || fail "the front machine's Caddy does not proxy to the app machine"
-app grep -q "^DATABASE_URL=postgres://shoestring_example:.*@$VPS_IP:5432/shoestring_example$" /etc/shoestring/example.env \
-  || fail "the app machine does not use the front machine's database"
+pg_port="$(app sed -n "s|^DATABASE_URL=postgres://shoestring_example:.*@$VPS_IP:\([0-9]*\)/shoestring_example$|\1|p" /etc/shoestring/example.env)"
+[ -n "$pg_port" ] || fail "the app machine does not use the front machine's database"
 [ "$(vps sed -n 's/^SECRET_KEY=//p' /etc/shoestring/example.env)" = "$(app sed -n 's/^SECRET_KEY=//p' /etc/shoestring/example.env)" ] \
   || fail "the machines do not share SECRET_KEY"
-app test ! -s /etc/caddy/Caddyfile -o -n "\$(grep -L example.org /etc/caddy/Caddyfile)" || fail "the app machine's Caddy serves the site"
+! app grep -q example.org /etc/caddy/Caddyfile || fail "the app machine's Caddy serves the site"
 pass "site join: the front machine proxies to $APP_IP:8101; the app machine shares its secrets and database"
 
 # --- 1. both machines serve; each port open only to the machine that needs it ----------------------------
-served_by_app() { app "journalctl -u shoestring-example.service -o cat --no-pager | grep -c /version || true"; }
+# The app machine's own count of `GET /` answered 200, from its metrics on its loopback.
+served_by_app() {
+  app curl -s --max-time 5 http://127.0.0.1:9101/metrics \
+    | awk -F'} ' '/^shoestring_http_request_duration_seconds_count\{route="\/",method="GET",status="200"\}/ {n = $2} END {print n + 0}'
+}
 before="$(served_by_app)"
-for _ in $(seq 1 20); do ctl curl -sk --max-time 10 -o /dev/null https://app.example.org/version; done
+for _ in $(seq 1 20); do ctl curl -sk --max-time 10 -o /dev/null https://app.example.org/; done
 after="$(served_by_app)"
 [ "$after" -gt "$before" ] || fail "no request reached the app machine ($before → $after)"
 [ "$(vps curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://$APP_IP:8101/up")" = 200 ] || fail "the front machine cannot reach the app machine"
 ! ctl curl -s --max-time 3 -o /dev/null "http://$APP_IP:8101/up" || fail "the app machine's port is open to the laptop"
-app "timeout 5 bash -c 'exec 3<>/dev/tcp/$VPS_IP/5432'" || fail "the app machine cannot reach PostgreSQL"
-! ctl timeout 3 bash -c "exec 3<>/dev/tcp/$VPS_IP/5432" 2>/dev/null || fail "PostgreSQL is open to the laptop"
+app timeout 5 bash -c "exec 3<>/dev/tcp/$VPS_IP/$pg_port" || fail "the app machine cannot reach PostgreSQL"
+! ctl timeout 3 bash -c "exec 3<>/dev/tcp/$VPS_IP/$pg_port" 2>/dev/null || fail "PostgreSQL is open to the laptop"
 pass "both machines serve ($((after - before)) of 20 requests on the app machine); port 8101 and PostgreSQL open only to each other"
 
 # --- 2. sessions and media across machines ------------------------------------------------------------------
@@ -145,13 +154,14 @@ png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2
 print(base64.b64encode(png).decode())
 PY
 )"
-post="$(base64 -d <<<"$png" | app "curl -s --max-time 10 -H 'Host: app.example.org' -H 'Origin: https://app.example.org' \
+post="$(base64 -d <<<"$png" | app bash -c "curl -s --max-time 10 -H 'Host: app.example.org' -H 'Origin: https://app.example.org' \
   -F 'body=a photo from the app machine' -F 'image=@-;filename=probe.png;type=image/png' http://$APP_IP:8101/api/posts/")"
 image_path="$(python3 -c 'import json, sys, urllib.parse; print(urllib.parse.urlsplit(json.loads(sys.argv[1])["image"]).path)' "$post")" \
   || fail "the upload through the app machine failed: $post"
-sum_app="$(base64 -d <<<"$png" | sha256sum | cut -d' ' -f1)"
-sum_front="$(vps "curl -s --max-time 10 -H 'Host: app.example.org' http://127.0.0.1:8101$image_path" | sha256sum | cut -d' ' -f1)"
-[ "$sum_front" = "$sum_app" ] || fail "the image uploaded through the app machine is not served by the front machine"
+# Uploads are re-encoded: the file each machine serves is compared, not the one sent.
+sum_app="$(app bash -c "curl -s --max-time 10 -H 'Host: app.example.org' http://$APP_IP:8101$image_path" | sha256sum | cut -d' ' -f1)"
+sum_front="$(vps bash -c "curl -s --max-time 10 -H 'Host: app.example.org' http://127.0.0.1:8101$image_path" | sha256sum | cut -d' ' -f1)"
+[ "$sum_front" = "$sum_app" ] && [ "$sum_app" != "$(sha256sum </dev/null | cut -d' ' -f1)" ] || fail "the image uploaded through the app machine is not served by the front machine"
 [ -n "$(find "$WORK/s3/media/uploads" -type f 2>/dev/null | head -1)" ] || fail "the image is not in object storage"
 # A sign-in through Caddy (either machine), then its session asked of each machine directly.
 vps systemd-run --quiet --wait --pipe --collect -p User=shoestring-example -p EnvironmentFile=/etc/shoestring/example.env \
@@ -164,7 +174,7 @@ cookie="$(ctl curl -sk --max-time 10 -D - -o /dev/null -H 'Content-Type: applica
 for machine in vps app; do
   address=127.0.0.1
   [ "$machine" = app ] && address="$APP_IP"
-  me="$("$machine" "curl -s --max-time 10 -H 'Host: app.example.org' -H 'Cookie: $cookie' http://$address:8101/api/session/")"
+  me="$("$machine" bash -c "curl -s --max-time 10 -H 'Host: app.example.org' -H 'Cookie: $cookie' http://$address:8101/api/session/")"
   grep -q '"scaleout"' <<<"$me" || fail "the session is not valid on the $machine machine: $me"
 done
 pass "a session is valid on both machines; an image uploaded through the app machine is served by the front (object storage)"
@@ -172,7 +182,7 @@ pass "a session is valid on both machines; an image uploaded through the app mac
 # --- 3. one deploy, two machines ------------------------------------------------------------------------------
 LOAD_URL=https://app.example.org/
 load_start
-shoe deploy --host "root@$VPS_IP" --host "root@$APP_IP" "${SSH_ARGS[@]}" "$WORK/release-b" >"$WORK/deploy.txt" 2>&1 \
+shoe deploy --host "alice@$VPS_IP" --host "bob@$APP_IP" "${SSH_ARGS[@]}" "$WORK/release-b" >"$WORK/deploy.txt" 2>&1 \
   || { cat "$WORK/deploy.txt"; fail "the deploy to both machines failed"; }
 load_stop "deploy A→B on two machines"
 cat "$WORK/deploy.txt"
@@ -183,17 +193,41 @@ instance_commit() { "$@" | python3 -c 'import json, sys; print(json.load(sys.std
 [ "$(instance_commit app curl -s --max-time 5 "http://$APP_IP:8101/version")" = "$commit_b" ] || fail "the app machine does not run B"
 pass "deploy --host FRONT --host APP: B on both, migrated once, each drained while it restarted; 0 failed requests"
 
-# --- 4. kill -9 on the app machine -------------------------------------------------------------------------------
+# --- 4. a release that cannot start stops at the front machine ---------------------------------------------------
+commit_broken=badc0de0000000000000000000000000000badc0
+cat >"$WORK/release-broken" <<EOF
+#!/bin/sh
+# A release that cannot start: it names itself as a new commit and runs all but \`serve\` as B.
+case "\$1" in
+  version) echo '{"version":"0.1.0","commit":"$commit_broken","built_at":0}' ;;
+  serve) echo "this release fails at start on purpose" >&2; exit 1 ;;
+  *) exec /opt/shoestring/releases/0.1.0-${commit_b:0:7}/shoestring "\$@" ;;
+esac
+EOF
+chmod 0755 "$WORK/release-broken"
+load_start
+if shoe deploy --host "alice@$VPS_IP" --host "bob@$APP_IP" "${SSH_ARGS[@]}" "$WORK/release-broken" >"$WORK/deploy-broken.txt" 2>&1; then
+  fail "a release that cannot start was reported deployed"
+fi
+load_stop "a release that cannot start, two machines"
+cat "$WORK/deploy-broken.txt"
+grep -q "was rolled back" "$WORK/deploy-broken.txt" && grep -q "not reached: bob@$APP_IP" "$WORK/deploy-broken.txt" \
+  || fail "the front machine did not roll back, or the app machine was deployed to anyway"
+[ "$(instance_commit vps curl -s --max-time 5 http://127.0.0.1:8101/version)" = "$commit_b" ] || fail "the front machine does not run B"
+[ "$(instance_commit app curl -s --max-time 5 "http://$APP_IP:8101/version")" = "$commit_b" ] || fail "the app machine does not run B"
+pass "a release that cannot start: rolled back on the front machine, the app machine not touched; 0 failed requests"
+
+# --- 5. kill -9 on the app machine -------------------------------------------------------------------------------
 restarts() { app systemctl show shoestring-example.service --property=NRestarts --value; }
 before="$(restarts)"
 load_start
-app systemctl kill --signal=KILL shoestring-example.service
+app bash -c 'kill -9 "$(systemctl show shoestring-example.service --property=MainPID --value)"'
 sleep 5
 load_stop "kill -9 of the app machine's instance"
 [ "$(restarts)" != "$before" ] || fail "the killed instance was not restarted"
 pass "kill -9 of the app machine's instance: restarted by systemd; 0 failed requests"
 
-# --- 5. the app machine lost ---------------------------------------------------------------------------------------
+# --- 6. the app machine lost ---------------------------------------------------------------------------------------
 load_start
 app systemctl stop shoestring-example.socket shoestring-example.service
 sleep 6

@@ -78,9 +78,10 @@ pub fn firewall_gaps(listing: &str, ssh_ports: &[u16]) -> Vec<String> {
 
 pub fn firewall(ssh_ports: Vec<u16>, sites: &[Site], pg_port: u16) -> ConfigStep {
     let conf = nftables_conf(&ssh_ports, sites, pg_port);
+    let machines = if site_rules(sites, pg_port).is_empty() { "" } else { ", a site's machines to each other" };
     let spec = FileSpec { mode: 0o755, ..FileSpec::public(NFTABLES_PATH, conf) };
     ConfigStep {
-        name: format!("firewall: inbound drop except SSH ({}), 80, 443, ICMP echo", join_ports(&ssh_ports)),
+        name: format!("firewall: inbound drop except SSH ({}), 80, 443, ICMP echo{machines}", join_ports(&ssh_ports)),
         files: vec![ConfigFile::validated(spec, &["nft", "-c", "-f", "{}"])],
         services: vec!["nftables.service".into()],
         reload: vec![vec!["nft".into(), "-f".into(), NFTABLES_PATH.into()]],
