@@ -11,7 +11,8 @@
 #  3. `deploy --host FRONT --host APP` → B on both machines, the database migrated once; 0 failed;
 #  4. a release that cannot start → rolled back on the front machine, the app machine not reached;
 #  5. kill -9 of the app machine's instance → 0 failed requests, systemd restarts it;
-#  6. the app machine's site stopped whole (a machine lost) → 0 failed requests; back when started.
+#  6. the app machine's site stopped whole (a machine lost) → 0 failed requests; back when started;
+#  7. `server site leave` → the front machine forgets the app machine, which keeps none of the site.
 # Usage: .ci/scaleout-test.sh [BINARY]   (default target/debug/shoestring; run as root)
 set -euo pipefail
 
@@ -239,6 +240,18 @@ for _ in $(seq 1 40); do
 done
 [ "$(vps curl -s --max-time 2 -o /dev/null -w '%{http_code}' "http://$APP_IP:8101/up")" = 200 ] || fail "the app machine did not come back"
 pass "the app machine's site stopped under load: Caddy sent everything to the front machine; 0 failed requests"
+
+# --- 7. the app machine leaves --------------------------------------------------------------------------------------
+shoe server site leave example --front "alice@$VPS_IP" --host "bob@$APP_IP" --address "$APP_IP" "${SSH_ARGS[@]}" \
+  >"$WORK/leave.txt" 2>&1 || { cat "$WORK/leave.txt"; fail "site leave failed"; }
+! vps grep -q "$APP_IP" /etc/caddy/Caddyfile /etc/nftables.conf "$(vps runuser -u postgres -- psql -Atc 'SHOW hba_file')" \
+  || fail "the front machine still knows the app machine"
+app test ! -e /etc/shoestring/example.env -a ! -e /etc/shoestring/sites/example.json || fail "the site's secrets stayed on the app machine"
+! app grep -q "$VPS_IP" /etc/nftables.conf || fail "the app machine's firewall still opens a port to the front machine"
+[ "$(ctl curl -sk --max-time 10 -o /dev/null -w '%{http_code}' https://app.example.org/)" = 200 ] || fail "the site does not answer after the leave"
+[ "$(vps runuser -u postgres -- psql -Atc "SELECT count(*) FROM users WHERE username = 'scaleout'" shoestring_example)" = 1 ] \
+  || fail "the site's data did not stay on the front machine"
+pass "site leave: the front machine forgets the app machine (Caddy, firewall, pg_hba), the app machine keeps none of the site; data and site intact"
 
 printf '\nunder load (wrk through the front machine'"'"'s Caddy, 8 connections):\n'
 printf '  %s\n' "${SUMMARY[@]}"

@@ -43,12 +43,18 @@ pub enum SiteCommand {
     /// Run a PostgreSQL site on one more machine (--host), behind the Caddy and on the database
     /// of the machine that serves it now (--front), reached over a private network.
     Join(JoinArgs),
-    /// On the front machine: let an app machine serve the site (`join` runs this).
+    /// Take an app machine (--host) out of a site on several machines: the front machine (--front)
+    /// stops sending it requests and letting it into PostgreSQL, and the site is purged from it.
+    Leave(JoinArgs),
+    /// On the front machine: let an app machine serve the site, or with --remove no longer
+    /// (`join` and `leave` run this).
     #[command(hide = true)]
     Admit {
         name: SiteName,
         #[arg(long)]
         address: IpAddr,
+        #[arg(long)]
+        remove: bool,
     },
     /// On the front machine: the site's record and settings for a new app machine, as JSON.
     #[command(hide = true)]
@@ -132,13 +138,14 @@ pub struct JoinArgs {
     /// The machine that serves the site now, with its Caddy and PostgreSQL.
     #[arg(long, value_name = "USER@HOST")]
     pub front: String,
-    /// The new machine's address on the private network; the front machine reaches it there.
+    /// The app machine's address on the private network; the front machine reaches it there.
     #[arg(long)]
     pub address: IpAddr,
-    /// The front machine's address on the private network (default: the host of --front).
+    /// The front machine's address on the private network (default: the host of --front; not
+    /// used by leave).
     #[arg(long)]
     pub front_address: Option<IpAddr>,
-    /// --host is the new app machine.
+    /// --host is the app machine.
     #[command(flatten)]
     pub common: Common,
 }

@@ -6,7 +6,8 @@
 //! line for PostgreSQL), then sets the site up on the new machine (`accept`: the front's
 //! secrets, its database over the private network, a socket open to the front machine only).
 //! The settings travel over the two SSH connections, never on a command line or in a file
-//! outside `/etc/shoestring`.
+//! outside `/etc/shoestring`. `leave` undoes it: out of the front's record first, then the site
+//! purged from the app machine.
 
 use std::io::Read as _;
 use std::net::{IpAddr, SocketAddr};
@@ -48,9 +49,6 @@ pub fn join(args: &JoinArgs) -> anyhow::Result<ExitCode> {
         None => front.hostname().parse().context("--front-address: the front machine's private address")?,
     };
     let name = args.name.to_string();
-    let command = |words: &[&str]| -> Vec<String> {
-        [BINARY, "server", "site"].iter().chain(words).map(|w| (*w).to_owned()).collect()
-    };
     front.copy_self()?;
     app.copy_self()?;
     let export = front.output(&command(&["export", &name]))?;
@@ -62,8 +60,32 @@ pub fn join(args: &JoinArgs) -> anyhow::Result<ExitCode> {
     app.run(&accept, Some(&export))
 }
 
+/// The laptop's part of `leave`: the front machine lets the app machine go first (no request is
+/// sent to it once Caddy has reloaded), then the site is purged from the app machine: its copy of
+/// the front's secrets goes with it. The database, the front's, stays.
+pub fn leave(args: &JoinArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(!args.common.dry_run, "leave has no --dry-run");
+    let options = args.common.ssh_options.clone();
+    let target = args.common.host.clone().context("--host USER@HOST: the app machine")?;
+    let app = Remote { target, options: options.clone() };
+    let front = Remote { target: args.front.clone(), options };
+    let name = args.name.to_string();
+    front.copy_self()?;
+    app.copy_self()?;
+    eprintln!("site {name}: letting {} go on {}", args.address, front.target);
+    let admit = command(&["admit", &name, "--address", &args.address.to_string(), "--remove"]);
+    succeeded(front.run(&admit, None)?)?;
+    eprintln!("site {name}: removing it from {}", app.target);
+    app.run(&command(&["remove", &name, "--purge"]), None)
+}
+
+/// `shoestring server site WORDS…` as the server runs it.
+fn command(words: &[&str]) -> Vec<String> {
+    [BINARY, "server", "site"].iter().chain(words).map(|w| (*w).to_owned()).collect()
+}
+
 fn succeeded(code: ExitCode) -> anyhow::Result<()> {
-    anyhow::ensure!(code == ExitCode::SUCCESS, "the front machine refused; nothing was changed on the new one");
+    anyhow::ensure!(code == ExitCode::SUCCESS, "the front machine refused; nothing was changed on the app machine");
     Ok(())
 }
 
@@ -103,12 +125,15 @@ fn front_site(site: &Site) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The front machine's part: the app machine joins the record, Caddy's upstreams, the firewall
-/// and pg_hba.conf. Its own instances are restarted once when they first get a drain file.
-pub fn admit(host: &Host, name: &SiteName, address: IpAddr) -> anyhow::Result<ExitCode> {
+/// The front machine's part: the app machine joins (or with `remove` leaves) the record, Caddy's
+/// upstreams, the firewall and pg_hba.conf. Its own instances are restarted once when they first
+/// get a drain file, and when the last app machine leaves.
+pub fn admit(host: &Host, name: &SiteName, address: IpAddr, remove: bool) -> anyhow::Result<ExitCode> {
     let mut site = find(&site::load_all(host)?, name)?;
     front_site(&site)?;
-    if !site.app_machines.contains(&address) {
+    if remove {
+        site.app_machines.retain(|a| *a != address);
+    } else if !site.app_machines.contains(&address) {
         site.app_machines.push(address);
     }
     let mut run = Run::default();

@@ -49,8 +49,10 @@ pub fn main(args: ServerArgs, smtp_url: Option<&str>) -> ExitCode {
 
 fn dispatch(args: ServerArgs, smtp_url: Option<&str>) -> anyhow::Result<ExitCode> {
     // Two machines: the laptop drives each over SSH in turn.
-    if let ServerCommand::Site { command: SiteCommand::Join(join_args) } = &args.command {
-        return join::join(join_args);
+    match &args.command {
+        ServerCommand::Site { command: SiteCommand::Join(join_args) } => return join::join(join_args),
+        ServerCommand::Site { command: SiteCommand::Leave(leave_args) } => return join::leave(leave_args),
+        _ => {}
     }
     if let Some(common) = common_of(&args.command).filter(|c| c.host.is_some()) {
         return drive_remote(&args.command, common, smtp_url);
@@ -86,7 +88,7 @@ fn common_of(command: &ServerCommand) -> Option<&Common> {
         ServerCommand::Site { command: SiteCommand::Add(args) } => Some(&args.common),
         ServerCommand::Site { command: SiteCommand::List(common) } => Some(common),
         ServerCommand::Site { command: SiteCommand::Remove { common, .. } } => Some(common),
-        ServerCommand::Site { command: SiteCommand::Join(args) } => Some(&args.common),
+        ServerCommand::Site { command: SiteCommand::Join(args) | SiteCommand::Leave(args) } => Some(&args.common),
         ServerCommand::Site {
             command: SiteCommand::Admit { .. } | SiteCommand::Export { .. } | SiteCommand::Accept { .. },
         }

@@ -19,7 +19,8 @@ pub fn run(host: &Host, command: SiteCommand, smtp_url: Option<&str>) -> anyhow:
             Ok(ExitCode::SUCCESS)
         }
         SiteCommand::Join(args) => join::join(&args),
-        SiteCommand::Admit { name, address } => join::admit(host, &name, address),
+        SiteCommand::Leave(args) => join::leave(&args),
+        SiteCommand::Admit { name, address, remove } => join::admit(host, &name, address, remove),
         SiteCommand::Export { name } => {
             join::export(host, &name)?;
             Ok(ExitCode::SUCCESS)
@@ -118,7 +119,10 @@ pub fn remove(host: &Host, site: &Site, purge: bool, dry_run: bool) -> anyhow::R
     }
     host.remove(&site.record_path())?;
     let remaining = site::load_all(host)?;
-    run_step(host, &caddy::step(&remaining), false, &mut Run::default())?;
+    let mut run = Run::default();
+    // An app machine's site had a firewall rule for its front machine.
+    run_step(host, &super::firewall(host, &remaining)?, false, &mut run)?;
+    run_step(host, &caddy::step(&remaining), false, &mut run)?;
     println!("  changed  site {}: {plan}", site.name);
     if purge {
         purge_site(host, site)?;
@@ -129,7 +133,9 @@ pub fn remove(host: &Host, site: &Site, purge: bool, dry_run: bool) -> anyhow::R
 }
 
 fn purge_site(host: &Host, site: &Site) -> anyhow::Result<()> {
-    if site.db == DbKind::Postgres {
+    // An app machine's database is the front machine's, and stays.
+    let local_db = site.db == DbKind::Postgres && site.joined.is_none();
+    if local_db {
         let role = site.db_role();
         postgres::admin_sql(host, &format!("DROP DATABASE IF EXISTS {role} WITH (FORCE);"))?;
         postgres::admin_sql(host, &format!("DROP ROLE IF EXISTS {role};"))?;
@@ -147,7 +153,7 @@ fn purge_site(host: &Host, site: &Site) -> anyhow::Result<()> {
         site.deploy_dir(),
         site.env_file(),
         site.user(),
-        if site.db == DbKind::Postgres { format!(", database {}", site.db_role()) } else { String::new() }
+        if local_db { format!(", database {}", site.db_role()) } else { String::new() }
     );
     Ok(())
 }
