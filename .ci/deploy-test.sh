@@ -60,17 +60,7 @@ fi
 commit_b="$("$WORK/release-b" version | python3 -c 'import json, sys; print(json.load(sys.stdin)["commit"])')"
 commit_c="$("$WORK/release-c" version | python3 -c 'import json, sys; print(json.load(sys.stdin)["commit"])')"
 release_b="0.1.0-${commit_b:0:7}"
-commit_broken=badc0de0000000000000000000000000000badc0
-cat >"$WORK/release-broken" <<EOF
-#!/bin/sh
-# A release that cannot start: it names itself as a new commit and runs all but \`serve\` as B.
-case "\$1" in
-  version) echo '{"version":"0.1.0","commit":"$commit_broken","built_at":0}' ;;
-  serve) echo "this release fails at start on purpose" >&2; exit 1 ;;
-  *) exec /opt/shoestring/releases/$release_b/shoestring "\$@" ;;
-esac
-EOF
-chmod 0755 "$WORK/release-broken"
+broken_release "$release_b"
 
 # --- a fresh server with one site ------------------------------------------------------------------
 prepare_vps
@@ -337,15 +327,7 @@ budget=$((2 * (30 + elapsed / 2)))
 pass "rate limits: the account lock holds across instances; one address: $allowed logins allowed, $throttled refused in $elapsed s (budget $budget: 30 + 1 per 2 s per instance)"
 
 # --- 12. media uploaded through one instance is served by the other ----------------------------------------
-png="$(python3 - <<'PY'
-import base64, struct, zlib
-def chunk(kind, data):
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-rows = b"".join(b"\x00" + bytes([y * 16, 64, 128]) * 16 for y in range(16))
-png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-print(base64.b64encode(png).decode())
-PY
-)"
+png="$(probe_png)"
 # (ssh hands the remote shell one line: each command goes as one string, quoted for it.)
 post="$(base64 -d <<<"$png" | as_user alice "curl -s --max-time 10 -H 'Host: app.example.org' -H 'Origin: https://app.example.org' \
   -F 'body=a photo for the staging copy' -F 'image=@-;filename=probe.png;type=image/png' http://127.0.0.1:8102/api/posts/")"

@@ -81,17 +81,8 @@ mkdir -p "/etc/netns/$CTL_NS"
 printf '127.0.0.1\tlocalhost\n%s\tapp.example.org p.example.org\n' "$VPS_IP" >"/etc/netns/$CTL_NS/hosts"
 boot
 app() { VPS_IP="$APP_IP" as_user root "$@"; }
-timeout 1500 systemd-nspawn -b -D "$WORK/rootfs-app" --register=no --keep-unit -M app \
-  --network-namespace-path="/run/netns/$APP_NS" --capability=CAP_NET_ADMIN --console=passive \
-  >>"$WORK/console-app.log" 2>&1 &
-APP_PID=$!
-start=$SECONDS
-until app true 2>/dev/null; do
-  kill -0 "$APP_PID" 2>/dev/null || fail "the app machine stopped while booting"
-  [ $((SECONDS - start)) -lt 90 ] || fail "no SSH on the app machine after 90 s"
-  sleep 0.5
-done
-app systemctl is-system-running --wait >/dev/null || true
+boot_machine app "$WORK/rootfs-app" "$APP_NS" "$APP_IP"
+APP_PID=$BOOTED_PID
 vps "timeout 5 bash -c 'exec 3<>/dev/tcp/$APP_IP/22'" || fail "the machines do not reach each other"
 pass "two machines and the laptop on one private network ($VPS_IP front, $APP_IP app)"
 
@@ -146,15 +137,7 @@ app timeout 5 bash -c "exec 3<>/dev/tcp/$VPS_IP/$pg_port" || fail "the app machi
 pass "both machines serve ($((after - before)) of 20 requests on the app machine); port 8101 and PostgreSQL open only to each other"
 
 # --- 2. sessions and media across machines ------------------------------------------------------------------
-png="$(python3 - <<'PY'
-import base64, struct, zlib
-def chunk(kind, data):
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-rows = b"".join(b"\x00" + bytes([y * 16, 64, 128]) * 16 for y in range(16))
-png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-print(base64.b64encode(png).decode())
-PY
-)"
+png="$(probe_png)"
 post="$(base64 -d <<<"$png" | app bash -c "curl -s --max-time 10 -H 'Host: app.example.org' -H 'Origin: https://app.example.org' \
   -F 'body=a photo from the app machine' -F 'image=@-;filename=probe.png;type=image/png' http://$APP_IP:8101/api/posts/")"
 image_path="$(python3 -c 'import json, sys, urllib.parse; print(urllib.parse.urlsplit(json.loads(sys.argv[1])["image"]).path)' "$post")" \
@@ -195,17 +178,7 @@ instance_commit() { "$@" | python3 -c 'import json, sys; print(json.load(sys.std
 pass "deploy --host FRONT --host APP: B on both, migrated once, each drained while it restarted; 0 failed requests"
 
 # --- 4. a release that cannot start stops at the front machine ---------------------------------------------------
-commit_broken=badc0de0000000000000000000000000000badc0
-cat >"$WORK/release-broken" <<EOF
-#!/bin/sh
-# A release that cannot start: it names itself as a new commit and runs all but \`serve\` as B.
-case "\$1" in
-  version) echo '{"version":"0.1.0","commit":"$commit_broken","built_at":0}' ;;
-  serve) echo "this release fails at start on purpose" >&2; exit 1 ;;
-  *) exec /opt/shoestring/releases/0.1.0-${commit_b:0:7}/shoestring "\$@" ;;
-esac
-EOF
-chmod 0755 "$WORK/release-broken"
+broken_release "0.1.0-${commit_b:0:7}"
 load_start
 if shoe deploy --host "alice@$VPS_IP" --host "bob@$APP_IP" "${SSH_ARGS[@]}" "$WORK/release-broken" >"$WORK/deploy-broken.txt" 2>&1; then
   fail "a release that cannot start was reported deployed"

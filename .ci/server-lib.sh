@@ -18,7 +18,7 @@ fail() {
 
 # What a failure needs to be understood: the container's console and its failed units.
 diagnose() {
-  [ -n "${WORK:-}" ] && [ -f "$WORK/console.log" ] && tail -n 25 "$WORK/console.log"
+  [ -n "${WORK:-}" ] && [ -f "$WORK/console-vps.log" ] && tail -n 25 "$WORK/console-vps.log"
   [ -n "$NSPAWN_PID" ] || return 0
   inside systemctl --failed --no-legend --plain
   inside journalctl -b --no-pager -n 30 -p warning -u caddy -u 'shoestring-*'
@@ -113,18 +113,52 @@ prepare_vps() {
 }
 
 boot() {
-  timeout 1500 systemd-nspawn -b -D "$WORK/rootfs" --register=no --keep-unit -M vps \
-    --network-namespace-path="/run/netns/$VPS_NS" --capability=CAP_NET_ADMIN --console=passive \
-    >>"$WORK/console.log" 2>&1 &
-  NSPAWN_PID=$!
+  boot_machine vps "$WORK/rootfs" "$VPS_NS" "$VPS_IP"
+  NSPAWN_PID=$BOOTED_PID
+}
+
+# Boots container NAME from ROOTFS in namespace NS and waits for root's SSH at IP; its nspawn
+# process is BOOTED_PID, its console $WORK/console-NAME.log.
+boot_machine() { # NAME ROOTFS NS IP
+  timeout 1500 systemd-nspawn -b -D "$2" --register=no --keep-unit -M "$1" \
+    --network-namespace-path="/run/netns/$3" --capability=CAP_NET_ADMIN --console=passive \
+    >>"$WORK/console-$1.log" 2>&1 &
+  BOOTED_PID=$!
   local start=$SECONDS
-  until vps true 2>/dev/null; do
-    kill -0 "$NSPAWN_PID" 2>/dev/null || fail "the container stopped while booting (see $WORK/console.log)"
-    [ $((SECONDS - start)) -lt 90 ] || fail "no SSH on the container after 90 s"
+  until VPS_IP="$4" as_user root true 2>/dev/null; do
+    kill -0 "$BOOTED_PID" 2>/dev/null || fail "the container $1 stopped while booting (see $WORK/console-$1.log)"
+    [ $((SECONDS - start)) -lt 90 ] || fail "no SSH on the container $1 after 90 s"
     sleep 0.5
   done
-  vps systemctl is-system-running --wait >/dev/null || true
-  printf 'container up in %s s\n' $((SECONDS - start))
+  VPS_IP="$4" as_user root systemctl is-system-running --wait >/dev/null || true
+  printf 'container %s up in %s s\n' "$1" $((SECONDS - start))
+}
+
+# $WORK/release-broken: a release that cannot start. It names itself as commit $commit_broken and
+# runs everything but `serve` as RELEASE (one installed on the server).
+commit_broken=badc0de0000000000000000000000000000badc0
+broken_release() { # RELEASE
+  cat >"$WORK/release-broken" <<EOF
+#!/bin/sh
+case "\$1" in
+  version) echo '{"version":"0.1.0","commit":"$commit_broken","built_at":0}' ;;
+  serve) echo "this release fails at start on purpose" >&2; exit 1 ;;
+  *) exec /opt/shoestring/releases/$1/shoestring "\$@" ;;
+esac
+EOF
+  chmod 0755 "$WORK/release-broken"
+}
+
+# A 16×16 PNG, base64: an upload the app accepts (and re-encodes).
+probe_png() {
+  python3 - <<'PY'
+import base64, struct, zlib
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+rows = b"".join(b"\x00" + bytes([y * 16, 64, 128]) * 16 for y in range(16))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+print(base64.b64encode(png).decode())
+PY
 }
 
 # Stops the container (and waits for nspawn to end) without touching anything else.

@@ -151,7 +151,7 @@ probe_restarts() {
 boot_as_alice() {
   timeout 1500 systemd-nspawn -b -D "$WORK/rootfs" --register=no --keep-unit -M vps \
     --network-namespace-path="/run/netns/$VPS_NS" --capability=CAP_NET_ADMIN --console=passive \
-    >>"$WORK/console.log" 2>&1 &
+    >>"$WORK/console-vps.log" 2>&1 &
   NSPAWN_PID=$!
   local start=$SECONDS
   until as_user alice true 2>/dev/null && [ "$(fetch https://app.example.com/ | cut -d' ' -f1)" = 200 ]; do

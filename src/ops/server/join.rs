@@ -39,18 +39,12 @@ struct Export {
 
 /// The laptop's part: export from the front, admit there, accept on the new machine.
 pub fn join(args: &JoinArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(!args.common.dry_run, "join has no --dry-run: it changes two machines, each in checked steps");
-    let options = args.common.ssh_options.clone();
-    let target = args.common.host.clone().context("--host USER@HOST: the new app machine")?;
-    let app = Remote { target, options: options.clone() };
-    let front = Remote { target: args.front.clone(), options };
+    let (app, front) = remotes(args)?;
     let front_address = match args.front_address {
         Some(address) => address,
         None => front.hostname().parse().context("--front-address: the front machine's private address")?,
     };
     let name = args.name.to_string();
-    front.copy_self()?;
-    app.copy_self()?;
     let export = front.output(&command(&["export", &name]))?;
     eprintln!("site {name}: letting {} in on {}", args.address, front.target);
     succeeded(front.run(&command(&["admit", &name, "--address", &args.address.to_string()]), None)?)?;
@@ -64,19 +58,25 @@ pub fn join(args: &JoinArgs) -> anyhow::Result<ExitCode> {
 /// sent to it once Caddy has reloaded), then the site is purged from the app machine: its copy of
 /// the front's secrets goes with it. The database, the front's, stays.
 pub fn leave(args: &JoinArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(!args.common.dry_run, "leave has no --dry-run");
-    let options = args.common.ssh_options.clone();
-    let target = args.common.host.clone().context("--host USER@HOST: the app machine")?;
-    let app = Remote { target, options: options.clone() };
-    let front = Remote { target: args.front.clone(), options };
+    let (app, front) = remotes(args)?;
     let name = args.name.to_string();
-    front.copy_self()?;
-    app.copy_self()?;
     eprintln!("site {name}: letting {} go on {}", args.address, front.target);
     let admit = command(&["admit", &name, "--address", &args.address.to_string(), "--remove"]);
     succeeded(front.run(&admit, None)?)?;
     eprintln!("site {name}: removing it from {}", app.target);
     app.run(&command(&["remove", &name, "--purge"]), None)
+}
+
+/// The app machine (--host) and the front machine (--front), each with this binary on it.
+fn remotes(args: &JoinArgs) -> anyhow::Result<(Remote, Remote)> {
+    anyhow::ensure!(!args.common.dry_run, "no --dry-run here: this changes two machines, each in checked steps");
+    let options = args.common.ssh_options.clone();
+    let target = args.common.host.clone().context("--host USER@HOST: the app machine")?;
+    let app = Remote { target, options: options.clone() };
+    let front = Remote { target: args.front.clone(), options };
+    front.copy_self()?;
+    app.copy_self()?;
+    Ok((app, front))
 }
 
 /// `shoestring server site WORDS…` as the server runs it.
