@@ -113,7 +113,7 @@ shoe server site join example --front "alice@$VPS_IP" --host "bob@$APP_IP" --add
   >"$WORK/join.txt" 2>&1 || { cat "$WORK/join.txt"; fail "site join failed"; }
 cat "$WORK/join.txt"
 vps grep -q "reverse_proxy 127.0.0.1:8101 $APP_IP:8101 {" /etc/caddy/Caddyfile || fail "the front machine's Caddy does not proxy to the app machine"
-pg_port="$(app sed -n "s|^DATABASE_URL=postgres://shoestring_example:.*@$VPS_IP:\([0-9]*\)/shoestring_example$|\1|p" /etc/shoestring/example.env)"
+pg_port="$(app sed -n "s|^DATABASE_URL=postgres://shoestring_example:.*@$VPS_IP:\([0-9]*\)/shoestring_example?sslmode=require$|\1|p" /etc/shoestring/example.env)"
 [ -n "$pg_port" ] || fail "the app machine does not use the front machine's database"
 [ "$(vps sed -n 's/^SECRET_KEY=//p' /etc/shoestring/example.env)" = "$(app sed -n 's/^SECRET_KEY=//p' /etc/shoestring/example.env)" ] \
   || fail "the machines do not share SECRET_KEY"
@@ -134,7 +134,9 @@ after="$(served_by_app)"
 ! ctl curl -s --max-time 3 -o /dev/null "http://$APP_IP:8101/up" || fail "the app machine's port is open to the laptop"
 app timeout 5 bash -c "exec 3<>/dev/tcp/$VPS_IP/$pg_port" || fail "the app machine cannot reach PostgreSQL"
 ! ctl timeout 3 bash -c "exec 3<>/dev/tcp/$VPS_IP/$pg_port" 2>/dev/null || fail "PostgreSQL is open to the laptop"
-pass "both machines serve ($((after - before)) of 20 requests on the app machine); port 8101 and PostgreSQL open only to each other"
+tls="$(vps runuser -u postgres -- psql -Atc "SELECT string_agg(DISTINCT s.ssl::text, ',') FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.client_addr = '$APP_IP'")"
+[ "$tls" = true ] || fail "the app machine's database connections are not all TLS ($tls)"
+pass "both machines serve ($((after - before)) of 20 requests on the app machine); port 8101 and PostgreSQL (TLS only) open only to each other"
 
 # --- 2. sessions and media across machines ------------------------------------------------------------------
 png="$(probe_png)"

@@ -60,9 +60,11 @@ fn managed(inputs: &Inputs<'_>, existing: &[(String, String)]) -> Vec<(&'static 
     };
     let local = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
     let (database_url, drill_url) = match (site.db, &site.joined, inputs.pg_port) {
-        // The restore drill and a deploy's rehearsal run on the front machine only.
+        // Over the private network only with TLS (the front's pg_hba.conf says `hostssl` too);
+        // the restore drill and a deploy's rehearsal run on the front machine only.
         (DbKind::Postgres, Some(joined), _) => {
-            (postgres_url("DATABASE_URL", &site.db_role(), joined.database, &site.db_role()), None)
+            let url = postgres_url("DATABASE_URL", &site.db_role(), joined.database, &site.db_role());
+            (format!("{url}?sslmode=require"), None)
         }
         (DbKind::Postgres, None, Some(port)) => (
             postgres_url("DATABASE_URL", &site.db_role(), local(port), &site.db_role()),
@@ -196,7 +198,7 @@ mod tests {
         let password = postgres_password(&value(&front_text, "DATABASE_URL"), "shoestring_blog").unwrap().to_owned();
         assert_eq!(
             value(&text, "DATABASE_URL"),
-            format!("postgres://shoestring_blog:{password}@10.0.0.2:5432/shoestring_blog")
+            format!("postgres://shoestring_blog:{password}@10.0.0.2:5432/shoestring_blog?sslmode=require")
         );
         assert_eq!(value(&text, "TRUSTED_PROXIES"), "10.0.0.2");
         assert_eq!(value(&text, "BIND"), "10.0.0.3:8101");

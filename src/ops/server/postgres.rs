@@ -163,7 +163,8 @@ const HBA_BEGIN: &str = "# BEGIN shoestring: sites' app machines (written by `sh
 const HBA_END: &str = "# END shoestring";
 
 /// `pg_hba.conf` with our block for the app machines of `sites` in place of the old one: each
-/// may log in as its site's role to its site's database, with a password, and to nothing else.
+/// may log in as its site's role to its site's database, over TLS (Debian's server has it on,
+/// with the machine's own certificate) with a password, and to nothing else.
 /// The block goes first: PostgreSQL takes the first line that matches.
 pub fn hba_with_app_machines(current: &str, sites: &[Site]) -> String {
     let mut kept = String::new();
@@ -184,7 +185,7 @@ pub fn hba_with_app_machines(current: &str, sites: &[Site]) -> String {
         for machine in &site.app_machines {
             let bits = if machine.is_ipv4() { 32 } else { 128 };
             let role = site.db_role();
-            block.push_str(&format!("host\t{role}\t{role}\t{machine}/{bits}\tscram-sha-256\n"));
+            block.push_str(&format!("hostssl\t{role}\t{role}\t{machine}/{bits}\tscram-sha-256\n"));
         }
     }
     if block.is_empty() {
@@ -255,7 +256,7 @@ mod tests {
 
         assert_eq!(once, twice);
         assert!(once.starts_with(HBA_BEGIN), "{once}");
-        assert!(once.contains("host\tshoestring_shop\tshoestring_shop\t10.0.0.3/32\tscram-sha-256\n"), "{once}");
+        assert!(once.contains("hostssl\tshoestring_shop\tshoestring_shop\t10.0.0.3/32\tscram-sha-256\n"), "{once}");
         assert_eq!(once.matches("10.0.0.3").count(), 1);
         assert!(once.ends_with(debian));
         assert_eq!(hba_with_app_machines(&once, &[Site { app_machines: vec![], ..shop }]), debian);

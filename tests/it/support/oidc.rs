@@ -89,7 +89,7 @@ fn spawn(dir: &Path, redirect_uri: &str, port: u16) -> (Child, u16) {
         .env("ACCOUNTS_FILE", dir.join("accounts.json"))
         .env("KEY_FILE", dir.join("key.json"))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("provider.log")).expect("the provider's log file"))
         .spawn()
         .expect("node runs");
     let stdout = child.stdout.take().unwrap();
@@ -101,7 +101,11 @@ fn spawn(dir: &Path, redirect_uri: &str, port: u16) -> (Child, u16) {
             }
         }
     });
-    let port = rx.recv_timeout(Duration::from_secs(20)).expect("the provider starts within 20 s");
+    // Generous: the suite starts one provider per test, many at once on two cores.
+    let port = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|err| {
+        let log = std::fs::read_to_string(dir.join("provider.log")).unwrap_or_default();
+        panic!("the provider did not start within 60 s ({err}); its output: {log}")
+    });
     (child, port)
 }
 
