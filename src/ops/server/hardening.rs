@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::config_step::{ConfigFile, ConfigStep};
 use super::host::{FileSpec, Host};
-use super::site::{DbKind, Site};
+use super::site::Site;
 
 const NFTABLES: &str = include_str!("templates/nftables.conf");
 const FAIL2BAN: &str = include_str!("templates/fail2ban-sshd.local");
@@ -40,7 +40,7 @@ fn site_rules(sites: &[Site], pg_port: u16) -> String {
                 site.name
             ));
         }
-        if site.db == DbKind::Postgres && site.joined.is_none() {
+        if site.local_postgres() {
             for machine in &site.app_machines {
                 rules.push_str(&format!(
                     "\t\t{} tcp dport {pg_port} accept comment \"postgresql for site {} on an app machine\"\n",
@@ -166,7 +166,7 @@ pub fn caddy_service() -> ConfigStep {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::server::site::Joined;
+    use crate::ops::server::site::{DbKind, Joined};
 
     #[test]
     fn the_firewall_allows_every_ssh_port_before_its_drop_policy_applies() {

@@ -93,14 +93,6 @@ fn find(sites: &[Site], name: &SiteName) -> anyhow::Result<Site> {
     sites.iter().find(|s| &s.name == name).cloned().with_context(|| format!("no site {name} here"))
 }
 
-/// `sites` with `site` in place of its old record.
-fn with(mut sites: Vec<Site>, site: &Site) -> Vec<Site> {
-    sites.retain(|s| s.name != site.name);
-    sites.push(site.clone());
-    sites.sort_by(|a, b| a.name.cmp(&b.name));
-    sites
-}
-
 /// Prints the front machine's site for `accept`.
 pub fn export(host: &Host, name: &SiteName) -> anyhow::Result<()> {
     let site = find(&site::load_all(host)?, name)?;
@@ -138,7 +130,8 @@ pub fn admit(host: &Host, name: &SiteName, address: IpAddr, remove: bool) -> any
     }
     let mut run = Run::default();
     site_steps::converge(host, &site, &site_steps::Options { smtp_url: None, dry_run: false }, &mut run)?;
-    let sites = with(site::load_all(host)?, &site);
+    // The site's steps wrote its new record: every site as recorded now.
+    let sites = site::load_all(host)?;
     run_step(host, &super::firewall(host, &sites)?, false, &mut run)?;
     super::serving_steps(host, &sites, false, &mut run)?;
     run.print_summary(false);
@@ -177,7 +170,7 @@ pub fn accept(host: &Host, name: &SiteName, address: IpAddr, front_address: IpAd
     // The front machine's file, which the site's steps then point at this machine.
     host.write(&env_file::spec(&site, export.env))?;
     site_steps::converge(host, &site, &site_steps::Options { smtp_url: None, dry_run: false }, &mut run)?;
-    let sites = with(sites, &site);
+    let sites = site::load_all(host)?;
     run_step(host, &super::firewall(host, &sites)?, false, &mut run)?;
     super::serving_steps(host, &sites, false, &mut run)?;
     run.print_summary(false);

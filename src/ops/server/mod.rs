@@ -208,18 +208,14 @@ fn host_steps(host: &Host, admin_user: &str, sites: &[Site], dry_run: bool, run:
 /// lets app machines reach it.
 pub(crate) fn firewall(host: &Host, sites: &[Site]) -> anyhow::Result<config_step::ConfigStep> {
     let ports = ssh::SshdSettings::read(host)?.ports();
-    let pg_port = if sites.iter().any(|s| s.joined.is_none() && !s.app_machines.is_empty()) {
-        postgres::port(host)?
-    } else {
-        5432
-    };
+    let pg_port = if sites.iter().any(|s| !s.app_machines.is_empty()) { postgres::port(host)? } else { 5432 };
     Ok(hardening::firewall(ports, sites, pg_port))
 }
 
 /// What this machine's sites share once each is in place: PostgreSQL's reach to app machines
 /// (where a site here uses the local server) and the Caddyfile.
 pub(crate) fn serving_steps(host: &Host, sites: &[Site], dry_run: bool, run: &mut Run) -> anyhow::Result<()> {
-    if sites.iter().any(|s| s.db == DbKind::Postgres && s.joined.is_none()) && !dry_run {
+    if sites.iter().any(Site::local_postgres) && !dry_run {
         for step in postgres::remote_access(host, sites)? {
             run_step(host, &step, dry_run, run)?;
         }

@@ -181,7 +181,7 @@ pub fn hba_with_app_machines(current: &str, sites: &[Site]) -> String {
         }
     }
     let mut block = String::new();
-    for site in sites.iter().filter(|s| s.joined.is_none()) {
+    for site in sites.iter().filter(|s| s.local_postgres()) {
         for machine in &site.app_machines {
             let bits = if machine.is_ipv4() { 32 } else { 128 };
             let role = site.db_role();
@@ -201,7 +201,7 @@ pub fn remote_access(host: &Host, sites: &[Site]) -> anyhow::Result<Vec<ConfigSt
     let config_file = admin_sql(host, "SHOW config_file;")?.trim().to_owned();
     let hba_file = admin_sql(host, "SHOW hba_file;")?.trim().to_owned();
     let conf_dir = config_file.rsplit_once('/').map(|(dir, _)| format!("{dir}/conf.d")).unwrap_or_default();
-    let remote = sites.iter().any(|s| s.joined.is_none() && !s.app_machines.is_empty());
+    let remote = sites.iter().any(|s| !s.app_machines.is_empty());
     let listen = if remote { "*" } else { "localhost" };
     let owned = |path: &str, content: String, mode: u32| FileSpec {
         path: path.to_owned(),

@@ -312,6 +312,11 @@ impl Site {
         here.chain(there).collect()
     }
 
+    /// Whether its database is this machine's PostgreSQL (an app machine's is the front's).
+    pub fn local_postgres(&self) -> bool {
+        self.db == DbKind::Postgres && self.joined.is_none()
+    }
+
     /// Whether another instance (here or on another machine) serves while one restarts: a deploy
     /// then drains each before its restart.
     pub fn shares_traffic(&self) -> bool {

@@ -8,7 +8,7 @@ use super::env_file;
 use super::host::Host;
 use super::postgres::{self, DrillRole, SiteDatabase};
 use super::release;
-use super::site::{DbKind, Site};
+use super::site::Site;
 use super::step::{Outcome, Run, Step, run_step};
 use super::units;
 
@@ -139,7 +139,7 @@ pub fn prepare(host: &Host, site: &Site, options: &Options<'_>, run: &mut Run) -
             site.name
         );
     }
-    let pg_port = if site.db == DbKind::Postgres && site.joined.is_none() {
+    let pg_port = if site.local_postgres() {
         let server = ConfigStep {
             name: "postgresql: running".into(),
             services: vec!["postgresql.service".into()],

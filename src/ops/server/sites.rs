@@ -134,7 +134,7 @@ pub fn remove(host: &Host, site: &Site, purge: bool, dry_run: bool) -> anyhow::R
 
 fn purge_site(host: &Host, site: &Site) -> anyhow::Result<()> {
     // An app machine's database is the front machine's, and stays.
-    let local_db = site.db == DbKind::Postgres && site.joined.is_none();
+    let local_db = site.local_postgres();
     if local_db {
         let role = site.db_role();
         postgres::admin_sql(host, &format!("DROP DATABASE IF EXISTS {role} WITH (FORCE);"))?;

@@ -5,7 +5,7 @@
 
 use super::config_step::{ConfigFile, ConfigStep};
 use super::host::{FileSpec, Host};
-use super::site::{DbKind, Instance, MAX_INSTANCES, Site};
+use super::site::{Instance, MAX_INSTANCES, Site};
 use super::step::Step;
 
 const SOCKET: &str = include_str!("templates/site.socket");
@@ -15,16 +15,17 @@ pub const BINARY: &str = "/usr/local/bin/shoestring";
 
 fn fill(template: &str, site: &Site, instance: &Instance) -> String {
     // On an app machine the database is the front machine's.
-    let after_db = if site.db == DbKind::Postgres && site.joined.is_none() { " postgresql.service" } else { "" };
+    let after_db = if site.local_postgres() { " postgresql.service" } else { "" };
     // The first instance's metrics address is METRICS_BIND in the env file; an argument wins
     // over it for the others (systemd's EnvironmentFile= would win over Environment=).
     let serve_args = match instance.number {
         1 => String::new(),
         _ => format!(" --metrics-bind 127.0.0.1:{}", instance.metrics_port),
     };
-    let drain_env = match site.shares_traffic() {
-        false => String::new(),
-        true => format!("\nEnvironment=DRAIN_FILE={}", instance.drain_file()),
+    let drain_env = if site.shares_traffic() {
+        format!("\nEnvironment=DRAIN_FILE={}", instance.drain_file())
+    } else {
+        String::new()
     };
     let instance_label = match site.instances {
         1 => String::new(),
@@ -145,6 +146,7 @@ impl Step for SiteUnits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::server::site::DbKind;
 
     fn site() -> Site {
         Site { db: DbKind::Postgres, ..Site::example("blog", 8102) }
