@@ -102,6 +102,10 @@ pub async fn migrate(state: &AppState) -> anyhow::Result<Vec<String>> {
     for line in &report {
         tracing::warn!(event = "data_migration_report", "{line}");
     }
+    let folded = apps::blog::fold_unsearchable(state).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if folded > 0 {
+        tracing::info!(event = "posts_indexed", posts = folded, "posts written by an earlier release made searchable");
+    }
     Ok(report)
 }
 

@@ -19,6 +19,12 @@ impl PageRequest {
         Self { number: number.unwrap_or(1).clamp(1, MAX_PAGE), size: size.max(1) }
     }
 
+    /// The same request with its number brought back to the last page that starts within
+    /// `max_offset` rows.
+    pub fn no_deeper_than(self, max_offset: i64) -> Self {
+        Self { number: self.number.min(max_offset / self.size + 1), ..self }
+    }
+
     pub fn offset(self) -> i64 {
         (self.number - 1) * self.size
     }
@@ -40,18 +46,43 @@ pub struct Pager {
     pub query: String,
     /// The links' words: ("← Previous", "Next →"), or ("← Newer", "Older →") for newest-first lists.
     pub labels: (&'static str, &'static str),
+    /// Set when the next page is asked for with a cursor (`before=<id>`) instead of a number.
+    pub next_before: Option<i64>,
+    /// Whether this page was itself reached with a cursor: it has no number, and the way back
+    /// leads to the first page.
+    pub by_cursor: bool,
 }
 
 impl Pager {
     /// A pager for a list of `total` rows.
     pub fn counted(page: PageRequest, total: i64, query: String) -> Self {
         let pages = page.page_count(total);
-        Self { current: page.number, pages: Some(pages), has_next: page.number < pages, query, labels: NUMBERED }
+        Self { has_next: page.number < pages, pages: Some(pages), ..Self::uncounted(page, false, query) }
     }
 
     /// A pager for a list that was not counted: `has_next` says a row beyond this page exists.
     pub fn uncounted(page: PageRequest, has_next: bool, query: String) -> Self {
-        Self { current: page.number, pages: None, has_next, query, labels: NUMBERED }
+        Self {
+            current: page.number,
+            pages: None,
+            has_next,
+            query,
+            labels: NUMBERED,
+            next_before: None,
+            by_cursor: false,
+        }
+    }
+
+    /// A pager for a page reached with a cursor; `next_before` starts the page after it.
+    pub fn cursor(next_before: Option<i64>, query: String) -> Self {
+        let first = PageRequest::new(None, 1);
+        Self { has_next: next_before.is_some(), next_before, by_cursor: true, ..Self::uncounted(first, false, query) }
+    }
+
+    /// Makes the next link a cursor (`before=<id>`): for the numbered page past which OFFSETs
+    /// stop (their cost grows with depth; a cursor's does not).
+    pub fn continue_below(self, next_before: Option<i64>) -> Self {
+        Self { has_next: self.has_next && next_before.is_some(), next_before, ..self }
     }
 
     /// Labels for lists sorted newest first.
@@ -60,27 +91,32 @@ impl Pager {
     }
 
     pub fn has_prev(&self) -> bool {
-        self.current > 1
+        self.current > 1 || self.by_cursor
     }
 
     pub fn prev_href(&self) -> String {
-        self.href(self.current - 1)
+        self.href("page", self.current - if self.by_cursor { 0 } else { 1 })
     }
 
     pub fn next_href(&self) -> String {
-        self.href(self.current + 1)
-    }
-
-    /// "Page 2 of 5", or "Page 2" when the list was not counted.
-    pub fn position(&self) -> String {
-        match self.pages {
-            Some(pages) => format!("Page {} of {pages}", self.current),
-            None => format!("Page {}", self.current),
+        match self.next_before {
+            Some(id) => self.href("before", id),
+            None => self.href("page", self.current + 1),
         }
     }
 
-    fn href(&self, page: i64) -> String {
-        if self.query.is_empty() { format!("?page={page}") } else { format!("?{}&page={page}", self.query) }
+    /// "Page 2 of 5", or "Page 2" when the list was not counted, or "Further back" on a page
+    /// reached with a cursor.
+    pub fn position(&self) -> String {
+        match (self.by_cursor, self.pages) {
+            (true, _) => "Further back".to_owned(),
+            (false, Some(pages)) => format!("Page {} of {pages}", self.current),
+            (false, None) => format!("Page {}", self.current),
+        }
+    }
+
+    fn href(&self, key: &str, value: i64) -> String {
+        if self.query.is_empty() { format!("?{key}={value}") } else { format!("?{}&{key}={value}", self.query) }
     }
 }
 
@@ -99,6 +135,16 @@ mod tests {
         let last = Pager::counted(PageRequest::new(Some(3), 10), 25, String::new());
         assert!(!last.has_next && last.has_prev());
         assert_eq!(Pager::counted(PageRequest::new(None, 10), 0, String::new()).position(), "Page 1 of 1");
+    }
+
+    #[test]
+    fn a_cursor_page_links_further_back_by_cursor_and_back_to_the_first_page() {
+        let pager = Pager::cursor(Some(480), "q=x".into());
+        assert_eq!((pager.position().as_str(), pager.has_prev()), ("Further back", true));
+        assert_eq!((pager.prev_href().as_str(), pager.next_href().as_str()), ("?q=x&page=1", "?q=x&before=480"));
+        assert!(!Pager::cursor(None, String::new()).has_next);
+        let deep = Pager::counted(PageRequest::new(Some(500), 20), 1_000_000, String::new()).continue_below(Some(7));
+        assert_eq!((deep.position().as_str(), deep.next_href().as_str()), ("Page 500 of 50000", "?before=7"));
     }
 
     #[test]

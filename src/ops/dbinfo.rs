@@ -19,8 +19,11 @@ pub fn quote_ident(name: &str) -> String {
 
 pub async fn tables(conn: &mut AnyConnection, backend: Backend) -> sqlx::Result<Vec<String>> {
     let sql = match backend {
+        // Ordinary tables only: a full-text index (a virtual table and its shadow tables) is
+        // rebuilt by its triggers from the table it indexes, and PostgreSQL has no such tables.
         Backend::Sqlite => {
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' \
+             AND name NOT LIKE 'sqlite_%' ORDER BY name"
         }
         Backend::Postgres => {
             "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"

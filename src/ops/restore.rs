@@ -201,6 +201,19 @@ async fn place_postgres(
             let rename = format!("ALTER SCHEMA public RENAME TO {}", dbinfo::quote_ident(&aside));
             sqlx::query(sqlx::AssertSqlSafe(rename)).execute(&mut *tx).await?;
             sqlx::query("CREATE SCHEMA public").execute(&mut *tx).await?;
+            // Extensions (pg_trgm) moved aside with the schema that held them; the dump's
+            // indexes expect them in public, and the tables set aside keep using them there.
+            let moved: Vec<String> = sqlx::query_scalar(
+                "SELECT e.extname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
+                 WHERE n.nspname = $1",
+            )
+            .bind(&aside)
+            .fetch_all(&mut *tx)
+            .await?;
+            for extension in moved {
+                let home = format!("ALTER EXTENSION {} SET SCHEMA public", dbinfo::quote_ident(&extension));
+                sqlx::query(sqlx::AssertSqlSafe(home)).execute(&mut *tx).await?;
+            }
             line = format!(" The previous tables are kept in schema {aside}.");
         }
         None => {

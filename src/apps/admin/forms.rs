@@ -96,6 +96,9 @@ pub struct PostListQuery {
     pub q: String,
     #[serde(deserialize_with = "crate::kernel::http::extract::empty_as_none")]
     pub page: Option<i64>,
+    /// A cursor past the numbered pages: the posts older than this id.
+    #[serde(deserialize_with = "crate::kernel::http::extract::empty_as_none")]
+    pub before: Option<i64>,
 }
 
 /// A bulk action from the user list: `(name, value)` pairs, since `ids` repeats.

@@ -1,5 +1,7 @@
 //! The REST API for posts, documented in the OpenAPI document as it is routed (utoipa-axum).
-//! Limit/offset pagination in Django REST framework's shape: `count/next/previous/results`.
+//! Limit/offset pagination in Django REST framework's shape: `count/next/previous/results`, with
+//! offsets up to `MAX_OFFSET`; past that (and for any client that prefers it) `before=<id>`
+//! cursors, which `next` links use from there on and which cost the same at any depth.
 
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
@@ -10,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::model::{Actor, LikeState, MAX_PAGE_SIZE, PAGE_SIZE, Post, PostQuery};
+use super::model::{Actor, LikeState, MAX_OFFSET, MAX_PAGE_SIZE, PAGE_SIZE, Post, PostQuery};
 use super::service;
 use crate::apps::accounts::MaybeUser;
 use crate::kernel::AppState;
@@ -59,6 +61,8 @@ impl From<Post> for PostResponse {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostList {
+    /// How many posts the list has. A search counts at most 1,000 matches: more than that
+    /// reads 1,000, with `next` links as long as pages are full.
     count: i64,
     next: Option<String>,
     previous: Option<String>,
@@ -70,8 +74,13 @@ pub struct PostList {
 pub struct ListParams {
     /// Page size, 1–100 (default 10).
     limit: Option<i64>,
+    /// Rows to skip, 0–10,000; deeper pages are reached with `before`.
     offset: Option<i64>,
-    /// Case-insensitive text to find in the body.
+    /// A cursor: only posts older than this post id (the last id of the page before). Takes the
+    /// place of `offset`.
+    before: Option<i64>,
+    /// Words to find in the body, in any case and with or without accents; the last word may be
+    /// the beginning of a word. Newest matches first.
     q: Option<String>,
     /// Username of the author.
     author: Option<String>,
@@ -90,26 +99,48 @@ async fn list_posts(
     Query(params): Query<ListParams>,
 ) -> Result<Json<PostList>, AppError> {
     let limit = params.limit.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
-    let offset = params.offset.unwrap_or(0).clamp(0, i64::from(i32::MAX));
+    let offset = params.offset.unwrap_or(0).max(0);
+    if offset > MAX_OFFSET {
+        return Err(AppError::BadRequest(format!(
+            "offset goes up to {MAX_OFFSET}; for older posts, follow `next` or pass before=<the last id you have>"
+        )));
+    }
     let query = PostQuery {
         search: params.q.clone().unwrap_or_default(),
         author: params.author.clone(),
         limit,
         offset,
+        before: params.before,
         liked_by: None,
     };
     let page = service::list_posts(&state, user.0.as_ref().map(|u| u.id), &query).await?;
-    let link = |offset: i64| {
-        let mut pairs = vec![("limit", limit.to_string()), ("offset", offset.to_string())];
+    let link = |position: (&'static str, i64)| {
+        let mut pairs = vec![("limit", limit.to_string()), (position.0, position.1.to_string())];
         pairs.extend(params.q.iter().map(|q| ("q", q.clone())));
         pairs.extend(params.author.iter().map(|a| ("author", a.clone())));
         let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
         format!("{}/api/posts/?{query}", state.settings.base_url())
     };
+    // Numbered by offset while the next one stays within MAX_OFFSET, by cursor after that.
+    let cursor = page.next_cursor(limit);
+    let next_offset = offset + limit;
+    let more = match params.before {
+        Some(_) => cursor.is_some(),
+        None => next_offset < page.count || page.capped && cursor.is_some(),
+    };
+    let next = match (more, params.before) {
+        (false, _) => None,
+        (true, None) if next_offset <= MAX_OFFSET => Some(link(("offset", next_offset))),
+        (true, _) => cursor.map(|id| link(("before", id))),
+    };
+    let previous = match params.before {
+        Some(_) => Some(link(("offset", 0))),
+        None => (offset > 0).then(|| link(("offset", (offset - limit).max(0)))),
+    };
     Ok(Json(PostList {
         count: page.count,
-        next: (offset + limit < page.count).then(|| link(offset + limit)),
-        previous: (offset > 0).then(|| link((offset - limit).max(0))),
+        next,
+        previous,
         results: page.posts.into_iter().map(PostResponse::from).collect(),
     }))
 }

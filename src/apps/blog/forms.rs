@@ -12,6 +12,9 @@ pub struct ListQuery {
     pub per_page: Option<i64>,
     pub q: String,
     pub author: String,
+    /// A cursor: the posts older than this post id (the "Older →" link past the numbered pages).
+    #[serde(deserialize_with = "crate::kernel::http::extract::empty_as_none")]
+    pub before: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

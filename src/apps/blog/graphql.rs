@@ -7,7 +7,7 @@ use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema,
 use axum::Extension;
 use axum::response::{IntoResponse, Response};
 
-use super::model::{Actor, MAX_PAGE_SIZE, PAGE_SIZE, Post, PostQuery};
+use super::model::{Actor, MAX_OFFSET, MAX_PAGE_SIZE, PAGE_SIZE, Post, PostQuery};
 use super::service::{self, BlogError};
 use crate::apps::accounts::MaybeUser;
 use crate::kernel::AppState;
@@ -114,11 +114,14 @@ impl From<Post> for PostObject {
 pub struct PostsPage {
     items: Vec<PostObject>,
     count: i64,
+    /// The page's number; 0 on a page asked for with `before`.
     page: i64,
     page_size: i64,
     pages: i64,
     has_next: bool,
     has_prev: bool,
+    /// Pass as `before` for the next page (null on the last): the way past page numbers' depth.
+    next_before: Option<i64>,
 }
 
 /// The signed-in user (only ever oneself: there is no user listing here).
@@ -154,25 +157,36 @@ impl QueryRoot {
         page_size: Option<i64>,
         search: Option<String>,
         author: Option<String>,
+        #[graphql(desc = "A cursor: only posts older than this post id (the `nextBefore` of the page before); \
+                          takes the place of `page`, which goes as deep as 10,000 posts.")]
+        before: Option<i64>,
     ) -> async_graphql::Result<PostsPage> {
-        let page = PageRequest::new(page, page_size.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE));
+        let size = page_size.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
+        let page = PageRequest::new(page, size).no_deeper_than(MAX_OFFSET);
         let query = PostQuery {
             search: search.unwrap_or_default(),
             author,
             limit: page.size,
             offset: page.offset(),
+            before,
             liked_by: None,
         };
         let found = service::list_posts(state(ctx), actor(ctx).user_id(), &query).await.map_err(gql_error)?;
         let pages = page.page_count(found.count);
+        let next_before = found.next_cursor(page.size);
+        let has_next = match before {
+            Some(_) => next_before.is_some(),
+            None => page.number < pages || found.capped && next_before.is_some(),
+        };
         Ok(PostsPage {
             items: found.posts.into_iter().map(PostObject::from).collect(),
             count: found.count,
-            page: page.number,
+            page: if before.is_some() { 0 } else { page.number },
             page_size: page.size,
             pages,
-            has_next: page.number < pages,
-            has_prev: page.number > 1,
+            has_next,
+            has_prev: page.number > 1 || before.is_some(),
+            next_before: if has_next { next_before } else { None },
         })
     }
 

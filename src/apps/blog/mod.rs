@@ -16,9 +16,9 @@ use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use invariants::check_invariants;
-pub use model::{Actor, Post, PostQuery};
+pub use model::{Actor, MAX_OFFSET, Post, PostQuery};
 pub use section::BlogSection;
-pub use service::{counts, delete_post, get_post, list_posts};
+pub use service::{counts, delete_post, fold_unsearchable, get_post, list_posts};
 
 use crate::kernel::AppState;
 use crate::kernel::jobs::{Registry, Schedule};

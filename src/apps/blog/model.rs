@@ -9,6 +9,7 @@ use crate::apps::accounts::User;
 use crate::kernel::audit;
 use crate::kernel::clock::format_timestamp;
 use crate::kernel::db::get_flag;
+use crate::kernel::pagination::{PageRequest, Pager};
 
 pub const MAX_BODY_CHARS: usize = 200;
 pub const PAGE_SIZE: i64 = 10;
@@ -138,6 +139,8 @@ impl Post {
 }
 
 /// Which posts to list: a page of them, newest first (liked posts: most recently liked first).
+/// A page starts after `offset` rows, or, when `before` is set, below that post id (a cursor,
+/// for pages deeper than an OFFSET can reach cheaply; liked posts take offsets only).
 #[derive(Clone, Debug, Default)]
 pub struct PostQuery {
     pub search: String,
@@ -145,12 +148,46 @@ pub struct PostQuery {
     pub liked_by: Option<i64>,
     pub limit: i64,
     pub offset: i64,
+    pub before: Option<i64>,
 }
+
+/// The deepest OFFSET a list takes (page numbers beyond it are brought back to it); deeper pages
+/// are reached with `before` cursors, which cost the same at any depth.
+pub const MAX_OFFSET: i64 = 10_000;
+
+/// Searches count their matches up to this many: a common word matches most posts.
+pub const SEARCH_COUNT_CAP: i64 = 1_000;
 
 #[derive(Debug)]
 pub struct PostPage {
     pub posts: Vec<Post>,
+    /// How many posts the list has; for a search, at most `SEARCH_COUNT_CAP` (see `capped`).
     pub count: i64,
+    /// True when there are more than `count` (a search that stopped counting).
+    pub capped: bool,
+}
+
+impl PostPage {
+    /// The id a "next page" cursor starts below: the last post's, when the page was full.
+    pub fn next_cursor(&self, limit: i64) -> Option<i64> {
+        (self.posts.len() as i64 >= limit).then(|| self.posts.last().map(|p| p.id)).flatten()
+    }
+
+    /// The pager under this page: numbered pages while an OFFSET is cheap, then cursors; a
+    /// search that stopped counting shows a next link while its pages are full.
+    pub fn pager(&self, page: PageRequest, before: Option<i64>, filters: String) -> Pager {
+        let cursor = self.next_cursor(page.size);
+        if before.is_some() {
+            return Pager::cursor(cursor, filters).newest_first();
+        }
+        let numbered = if self.capped {
+            Pager::uncounted(page, cursor.is_some(), filters)
+        } else {
+            Pager::counted(page, self.count, filters)
+        };
+        let numbered = numbered.newest_first();
+        if page.offset() + page.size > MAX_OFFSET { numbered.continue_below(cursor) } else { numbered }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]

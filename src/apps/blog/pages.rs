@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use tower_sessions::Session;
 
 use super::forms::{BodyForm, ListQuery, NextForm};
-use super::model::{Actor, MAX_BODY_CHARS, PAGE_SIZE, Post, PostQuery};
+use super::model::{Actor, MAX_BODY_CHARS, MAX_OFFSET, PAGE_SIZE, Post, PostQuery};
 use super::service::{self, BlogError};
 use crate::apps::accounts::{CurrentUser, Viewer};
 use crate::kernel::AppState;
@@ -56,6 +56,8 @@ struct ListPage {
     title: &'static str,
     cards: Vec<Card>,
     count: i64,
+    /// The count is a lower bound (a search stops counting at `SEARCH_COUNT_CAP`).
+    capped: bool,
     q: String,
     author: String,
     pager: Pager,
@@ -71,9 +73,16 @@ async fn posts_page(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     let per_page = query.per_page.unwrap_or(PAGE_SIZE).clamp(1, 50);
-    let page = PageRequest::new(query.page, per_page);
+    let page = PageRequest::new(query.page, per_page).no_deeper_than(MAX_OFFSET);
     let author = (!query.author.is_empty()).then(|| query.author.clone());
-    let find = PostQuery { search: query.q.clone(), author, limit: page.size, offset: page.offset(), liked_by: None };
+    let find = PostQuery {
+        search: query.q.clone(),
+        author,
+        limit: page.size,
+        offset: page.offset(),
+        before: query.before,
+        liked_by: None,
+    };
     let actor = actor(&viewer, ip);
     let found = service::list_posts(&state, actor.user_id(), &find).await?;
     let mut filters = serde_urlencoded::to_string([("q", &query.q), ("author", &query.author)]).unwrap_or_default();
@@ -81,12 +90,17 @@ async fn posts_page(
         filters.push_str(&format!("&per_page={per_page}"));
     }
     let title = if query.author.is_empty() { "Posts" } else { "Posts by one author" };
+    let pager = found.pager(page, query.before, filters.clone());
     render(&ListPage {
         title,
         cards: cards(found.posts, &actor),
         count: found.count,
-        here: format!("/posts/?{filters}&page={}", page.number),
-        pager: Pager::counted(page, found.count, filters).newest_first(),
+        here: match query.before {
+            Some(before) => format!("/posts/?{filters}&before={before}"),
+            None => format!("/posts/?{filters}&page={}", page.number),
+        },
+        pager,
+        capped: found.capped,
         q: query.q,
         author: query.author,
         signed_in: viewer.user.is_some(),
@@ -102,7 +116,7 @@ async fn liked_page(
     viewer: Viewer,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let page = PageRequest::new(query.page, PAGE_SIZE);
+    let page = PageRequest::new(query.page, PAGE_SIZE).no_deeper_than(MAX_OFFSET);
     let find = PostQuery { liked_by: Some(user.id), limit: page.size, offset: page.offset(), ..PostQuery::default() };
     let actor = actor(&viewer, ip);
     let found = service::list_posts(&state, Some(user.id), &find).await?;
@@ -112,6 +126,7 @@ async fn liked_page(
         count: found.count,
         here: format!("/posts/liked/?page={}", page.number),
         pager: Pager::counted(page, found.count, String::new()).newest_first(),
+        capped: false,
         q: String::new(),
         author: String::new(),
         signed_in: true,

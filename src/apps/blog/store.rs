@@ -5,10 +5,12 @@
 use sqlx::{AnyConnection, AnyPool};
 
 use super::model::Post;
-use crate::kernel::db::{Backend, Tx};
+use crate::kernel::db::search::{self, SearchTerms};
+use crate::kernel::db::{Backend, Db, Tx};
 
 /// `SELECT <a post as a reader sees it> <tail>`; `$1` is the reader's user id (0 if anonymous).
-/// `$extra` adds columns after the post's own.
+/// `$extra` adds columns after the post's own; `$from` replaces `FROM posts p` (a search starts
+/// from its index).
 ///
 /// Hot statements wrap parameters in `CAST(… AS BIGINT)`: SQLite re-prepares a statement on every
 /// execution when the value of a bare parameter could change its plan — one compared with an
@@ -16,31 +18,57 @@ use crate::kernel::db::{Backend, Tx};
 /// post list's CPU time (BENCHMARKS.md). The planner never looks into an expression that way.
 macro_rules! select_posts {
     ($tail:literal) => {
-        select_posts!("", $tail)
+        select_posts!("", "FROM posts p", $tail)
     };
     ($extra:literal, $tail:literal) => {
+        select_posts!($extra, "FROM posts p", $tail)
+    };
+    ($extra:literal, $from:expr, $tail:literal) => {
         concat!(
             "SELECT p.id, p.author_id, u.username AS author, p.body, p.image_key, p.thumb_key, p.like_count, ",
             "CASE WHEN l.user_id IS NULL THEN 0 ELSE 1 END AS liked, p.created_at, p.updated_at",
             $extra,
-            " FROM posts p LEFT JOIN users u ON u.id = p.author_id ",
+            " ",
+            $from,
+            " LEFT JOIN users u ON u.id = p.author_id ",
             "LEFT JOIN likes l ON l.post_id = p.id AND l.user_id = CAST($1 AS BIGINT) ",
             $tail
         )
     };
 }
 
-/// The newest posts and the number of all posts: walks the `created_at` index and stops after
-/// one page. The total (the running counter) rides along on every row, saving a second query;
-/// a page past the end has no rows and reads the counter alone.
-pub async fn list_newest(pool: &AnyPool, reader: i64, limit: i64, offset: i64) -> sqlx::Result<(Vec<Post>, i64)> {
+/// Where a page of a newest-first list starts: after `offset` rows (page numbers, for the first
+/// pages), or below the id `before` (a cursor: the last post of the page before). Posts are newest
+/// first by id, which is their order of creation, so a cursor page walks the primary key from
+/// its start and costs the same at any depth; an OFFSET walks past every row it skips.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub limit: i64,
+    pub offset: i64,
+    pub before: Option<i64>,
+}
+
+impl Window {
+    fn before(self) -> i64 {
+        self.before.unwrap_or(i64::MAX)
+    }
+}
+
+/// The newest posts and the number of all posts. The page's ids come first, from the primary
+/// key alone (rows an OFFSET skips are never joined to their author and likes); the total (the
+/// running counter) rides along on every row, saving a second query; a page past the end has no
+/// rows and reads the counter alone.
+pub async fn list_newest(pool: &AnyPool, reader: i64, window: Window) -> sqlx::Result<(Vec<Post>, i64)> {
     let rows = sqlx::query(select_posts!(
         ", (SELECT value FROM counters WHERE name = 'posts') AS total",
-        "ORDER BY p.created_at DESC, p.id DESC LIMIT CAST($2 AS BIGINT) OFFSET CAST($3 AS BIGINT)"
+        "FROM (SELECT id FROM posts WHERE id < CAST($2 AS BIGINT) ORDER BY id DESC \
+         LIMIT CAST($3 AS BIGINT) OFFSET CAST($4 AS BIGINT)) AS hit JOIN posts p ON p.id = hit.id",
+        "ORDER BY p.id DESC"
     ))
     .bind(reader)
-    .bind(limit)
-    .bind(offset)
+    .bind(window.before())
+    .bind(window.limit)
+    .bind(window.offset)
     .fetch_all(pool)
     .await?;
     let total = match rows.first() {
@@ -61,36 +89,112 @@ async fn bump_post_total(tx: &mut Tx, delta: i64) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// `pattern` is a LIKE pattern on the lower-cased body or ''; `author` a username key or ''.
-pub async fn list_filtered(
-    pool: &AnyPool,
-    reader: i64,
-    pattern: &str,
-    author: &str,
-    page: (i64, i64),
-) -> sqlx::Result<Vec<Post>> {
+/// The author's id from a username key (NULL, so no post, when no one has that name).
+macro_rules! author_id {
+    ($param:literal) => {
+        concat!("(SELECT id FROM users WHERE username_key = ", $param, ")")
+    };
+}
+
+/// One author's posts (`author` is a username key), newest first.
+pub async fn list_by_author(pool: &AnyPool, reader: i64, author: &str, window: Window) -> sqlx::Result<Vec<Post>> {
     sqlx::query_as(select_posts!(
-        "WHERE ($2 = '' OR LOWER(p.body) LIKE $2 ESCAPE '\\') AND ($3 = '' OR u.username_key = $3) \
-         ORDER BY p.created_at DESC, p.id DESC LIMIT $4 OFFSET $5"
+        "",
+        concat!(
+            "FROM (SELECT id FROM posts WHERE author_id = ",
+            author_id!("$2"),
+            " AND id < CAST($3 AS BIGINT) ORDER BY id DESC LIMIT CAST($4 AS BIGINT) OFFSET CAST($5 AS BIGINT)) \
+             AS hit JOIN posts p ON p.id = hit.id"
+        ),
+        "ORDER BY p.id DESC"
     ))
     .bind(reader)
-    .bind(pattern)
     .bind(author)
-    .bind(page.0)
-    .bind(page.1)
+    .bind(window.before())
+    .bind(window.limit)
+    .bind(window.offset)
     .fetch_all(pool)
     .await
 }
 
-pub async fn count_filtered(pool: &AnyPool, pattern: &str, author: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM posts p LEFT JOIN users u ON u.id = p.author_id \
-         WHERE ($1 = '' OR LOWER(p.body) LIKE $1 ESCAPE '\\') AND ($2 = '' OR u.username_key = $2)",
-    )
-    .bind(pattern)
-    .bind(author)
-    .fetch_one(pool)
-    .await
+pub async fn count_by_author(pool: &AnyPool, author: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(concat!("SELECT COUNT(*) FROM posts WHERE author_id = ", author_id!("$1")))
+        .bind(author)
+        .fetch_one(pool)
+        .await
+}
+
+/// Posts whose words match `terms` (and, if `author` is not empty, by that author), newest first.
+/// SQLite walks its FTS5 index backwards by rowid (the post id) and stops once it has the page,
+/// so a common word costs no more than a rare one; PostgreSQL chooses between its GIN index and
+/// the primary key by how common the words are.
+pub async fn search(
+    pool: &AnyPool,
+    backend: Backend,
+    reader: i64,
+    terms: &SearchTerms,
+    author: &str,
+    window: Window,
+) -> sqlx::Result<Vec<Post>> {
+    let sql = match backend {
+        Backend::Sqlite => select_posts!(
+            "",
+            concat!(
+                "FROM (SELECT rowid AS id FROM posts_fts WHERE posts_fts MATCH $2 AND rowid < CAST($4 AS BIGINT) \
+                 AND ($3 = '' OR rowid IN (SELECT id FROM posts WHERE author_id = ",
+                author_id!("$3"),
+                ")) ORDER BY rowid DESC LIMIT CAST($5 AS BIGINT) OFFSET CAST($6 AS BIGINT)) AS hit \
+                 JOIN posts p ON p.id = hit.id"
+            ),
+            "ORDER BY p.id DESC"
+        ),
+        Backend::Postgres => select_posts!(
+            "",
+            concat!(
+                "FROM (SELECT id FROM posts WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', $2) \
+                 AND ($3 = '' OR author_id = ",
+                author_id!("$3"),
+                ") AND id < CAST($4 AS BIGINT) ORDER BY id DESC LIMIT CAST($5 AS BIGINT) OFFSET CAST($6 AS BIGINT)) \
+                 AS hit JOIN posts p ON p.id = hit.id"
+            ),
+            "ORDER BY p.id DESC"
+        ),
+    };
+    sqlx::query_as(sql)
+        .bind(reader)
+        .bind(terms.expression(backend))
+        .bind(author)
+        .bind(window.before())
+        .bind(window.limit)
+        .bind(window.offset)
+        .fetch_all(pool)
+        .await
+}
+
+/// How many posts match a search, counted up to `cap` (a common word matches most posts, and
+/// counting them all would cost more than the page).
+pub async fn count_search(
+    pool: &AnyPool,
+    backend: Backend,
+    terms: &SearchTerms,
+    author: &str,
+    cap: i64,
+) -> sqlx::Result<i64> {
+    let sql = match backend {
+        Backend::Sqlite => concat!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM posts_fts WHERE posts_fts MATCH $1 \
+             AND ($2 = '' OR rowid IN (SELECT id FROM posts WHERE author_id = ",
+            author_id!("$2"),
+            ")) LIMIT CAST($3 AS BIGINT)) AS found"
+        ),
+        Backend::Postgres => concat!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM posts WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', $1) \
+             AND ($2 = '' OR author_id = ",
+            author_id!("$2"),
+            ") LIMIT CAST($3 AS BIGINT)) AS found"
+        ),
+    };
+    sqlx::query_scalar(sql).bind(terms.expression(backend)).bind(author).bind(cap).fetch_one(pool).await
 }
 
 /// Posts `liker` liked, most recently liked first.
@@ -124,11 +228,12 @@ pub struct NewPost<'a> {
 
 pub async fn insert_post(tx: &mut Tx, post: &NewPost<'_>, now: i64) -> sqlx::Result<i64> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO posts (author_id, body, image_key, thumb_key, image_bytes, client_ip, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+        "INSERT INTO posts (author_id, body, search_text, image_key, thumb_key, image_bytes, client_ip, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
     )
     .bind(post.author_id)
     .bind(post.body)
+    .bind(search::fold(post.body))
     .bind(post.image_key)
     .bind(post.thumb_key)
     .bind(post.image_bytes)
@@ -141,9 +246,10 @@ pub async fn insert_post(tx: &mut Tx, post: &NewPost<'_>, now: i64) -> sqlx::Res
 }
 
 pub async fn update_body(tx: &mut Tx, id: i64, body: &str, now: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE posts SET body = $2, updated_at = $3 WHERE id = $1")
+    sqlx::query("UPDATE posts SET body = $2, search_text = $3, updated_at = $4 WHERE id = $1")
         .bind(id)
         .bind(body)
+        .bind(search::fold(body))
         .bind(now)
         .execute(&mut **tx)
         .await?;
@@ -312,4 +418,26 @@ pub async fn forget_user(tx: &mut Tx, user_id: i64) -> sqlx::Result<()> {
     .await?;
     sqlx::query("UPDATE posts SET client_ip = NULL WHERE author_id = $1").bind(user_id).execute(&mut **tx).await?;
     Ok(())
+}
+
+/// Folds up to `batch` posts that have no searchable words yet (written by an earlier release);
+/// returns how many it folded.
+pub async fn fold_unsearchable(db: &Db, batch: i64) -> sqlx::Result<u64> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, body FROM posts WHERE search_text IS NULL ORDER BY id LIMIT $1")
+            .bind(batch)
+            .fetch_all(&db.pool)
+            .await?;
+    let mut tx = db.begin_write().await?;
+    for (id, body) in &rows {
+        // Only if nothing changed the post since it was read.
+        sqlx::query("UPDATE posts SET search_text = $3 WHERE id = $1 AND body = $2 AND search_text IS NULL")
+            .bind(id)
+            .bind(body)
+            .bind(search::fold(body))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len() as u64)
 }

@@ -5,6 +5,7 @@
 pub mod data_migrations;
 pub mod health;
 pub mod overlap;
+pub mod search;
 pub mod sql;
 
 use std::path::Path;

@@ -35,6 +35,35 @@ async fn posts_come_paginated_with_counts_and_the_readers_like() {
 }
 
 #[tokio::test]
+async fn next_before_cursors_page_through_posts_without_page_numbers() {
+    let app = TestApp::spawn().await;
+    let (_, alice) = app.logged_in("alice").await;
+    for n in 1..=5 {
+        post(&alice, &format!("Post {n}")).await;
+    }
+    let query = "query($before: Int) { posts(pageSize: 2, before: $before) { page hasNext hasPrev nextBefore items { body } } }";
+
+    let first = gql(&alice, "{ posts(pageSize: 2) { nextBefore items { body } } }", json!({})).await;
+    let cursor = first["data"]["posts"]["nextBefore"].clone();
+    let second = gql(&alice, query, json!({"before": cursor})).await;
+    let third = gql(&alice, query, json!({"before": second["data"]["posts"]["nextBefore"]})).await;
+
+    let bodies = |reply: &serde_json::Value| -> Vec<String> {
+        let items = reply["data"]["posts"]["items"].as_array().unwrap().clone();
+        items.iter().map(|i| i["body"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(bodies(&first), ["Post 5", "Post 4"]);
+    assert_eq!(bodies(&second), ["Post 3", "Post 2"]);
+    assert_eq!(bodies(&third), ["Post 1"]);
+    let last = &third["data"]["posts"];
+    assert_eq!(
+        (last["page"].as_i64(), last["hasNext"].as_bool(), last["hasPrev"].as_bool()),
+        (Some(0), Some(false), Some(true))
+    );
+    assert!(last["nextBefore"].is_null());
+}
+
+#[tokio::test]
 async fn mutations_follow_the_same_permission_rules_as_rest() {
     let app = TestApp::spawn().await;
     let (_, alice) = app.logged_in("alice").await;

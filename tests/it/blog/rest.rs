@@ -51,6 +51,83 @@ async fn the_list_searches_case_insensitively_and_filters_by_author() {
 }
 
 #[tokio::test]
+async fn search_matches_words_in_any_case_or_accent_and_the_last_word_as_it_is_typed() {
+    let app = TestApp::spawn().await;
+    let browser = app.browser();
+    post(&browser, "Crème BRÛLÉE à la Straße").await;
+    post(&browser, "ΚΑΛΗΜΕΡΑ κόσμε, 日本語 too").await;
+    post(&browser, "creamy bruleed").await;
+
+    let bodies = |v: serde_json::Value| -> Vec<String> {
+        v["results"].as_array().unwrap().iter().map(|p| p["body"].as_str().unwrap().to_owned()).collect()
+    };
+    let (_, accents) = browser.get_json("/api/posts/?q=creme%20brulee").await;
+    let (_, typed) = browser.get_json("/api/posts/?q=CRÈME%20BRU").await;
+    let (_, sharp_s) = browser.get_json("/api/posts/?q=strasse").await;
+    let (_, greek) = browser.get_json("/api/posts/?q=καλημερα%20κοσμε").await;
+    let (_, japanese) = browser.get_json("/api/posts/?q=日本語").await;
+    let (_, inner) = browser.get_json("/api/posts/?q=reme").await;
+    let (_, punctuation) = browser.get_json("/api/posts/?q=%22*%20-").await;
+
+    assert_eq!(bodies(accents), ["Crème BRÛLÉE à la Straße"]);
+    assert_eq!(bodies(typed), ["Crème BRÛLÉE à la Straße"], "the last word may be unfinished");
+    assert_eq!(bodies(sharp_s), ["Crème BRÛLÉE à la Straße"]);
+    assert_eq!(bodies(greek), ["ΚΑΛΗΜΕΡΑ κόσμε, 日本語 too"]);
+    assert_eq!(bodies(japanese), ["ΚΑΛΗΜΕΡΑ κόσμε, 日本語 too"]);
+    assert_eq!(inner["count"], 0, "words match from their start");
+    assert_eq!((punctuation["count"].as_i64(), punctuation["results"].as_array().map(Vec::len)), (Some(0), Some(0)));
+}
+
+#[tokio::test]
+async fn an_edited_post_is_found_by_its_new_words_only() {
+    let app = TestApp::spawn().await;
+    let (_, alice) = app.logged_in("alice").await;
+    let id = post(&alice, "first draft").await;
+
+    let changed = alice.patch_json(&format!("/api/posts/{id}/"), &json!({"body": "final words"})).await;
+
+    assert_eq!(changed.status(), 200);
+    assert_eq!(alice.get_json("/api/posts/?q=draft").await.1["count"], 0);
+    assert_eq!(alice.get_json("/api/posts/?q=final").await.1["count"], 1);
+}
+
+#[tokio::test]
+async fn before_cursors_walk_every_post_once_down_to_the_oldest() {
+    let app = TestApp::spawn().await;
+    let (_, alice) = app.logged_in("alice").await;
+    for n in 0..12 {
+        post(&alice, &format!("post number {n}")).await;
+        app.clock().advance(1);
+    }
+
+    let mut seen = Vec::new();
+    let mut next = Some(app.url("/api/posts/?limit=5&before=999999"));
+    while let Some(url) = next {
+        let path = url.split_once("/api/").map(|(_, rest)| format!("/api/{rest}")).unwrap();
+        assert!(path.contains("before="), "cursor pages link on by cursor: {path}");
+        let (status, page) = alice.get_json(&path).await;
+        assert_eq!(status, 200);
+        seen.extend(page["results"].as_array().unwrap().iter().map(|p| p["body"].as_str().unwrap().to_owned()));
+        assert!(page["previous"].as_str().unwrap().ends_with("offset=0"));
+        next = page["next"].as_str().map(str::to_owned);
+    }
+
+    let expected: Vec<String> = (0..12).rev().map(|n| format!("post number {n}")).collect();
+    assert_eq!(seen, expected);
+}
+
+#[tokio::test]
+async fn offsets_deeper_than_ten_thousand_are_refused_with_the_way_to_go_deeper() {
+    let app = TestApp::spawn().await;
+
+    let (deep, error) = app.browser().get_json("/api/posts/?offset=10001").await;
+    let (deepest, _) = app.browser().get_json("/api/posts/?offset=10000").await;
+
+    assert_eq!((deep, deepest), (400, 200));
+    assert!(error["details"].as_str().unwrap().contains("before="));
+}
+
+#[tokio::test]
 async fn list_limits_are_capped_and_bad_parameters_are_a_400() {
     let app = TestApp::spawn().await;
     let browser = app.browser();
@@ -240,4 +317,21 @@ async fn concurrent_posts_cannot_beat_the_quotas() {
 async fn burst(browser: &crate::support::Browser) -> Vec<(u16, serde_json::Value)> {
     let posts = (0..50).map(|n| browser.json("/api/posts/", json!({"body": format!("burst {n}")})));
     futures_util::future::join_all(posts).await
+}
+
+#[tokio::test]
+async fn posts_written_before_search_existed_are_found_after_the_next_start() {
+    let app = TestApp::spawn().await;
+    // As the release before the search index wrote them: no searchable words.
+    sqlx::query(
+        "INSERT INTO posts (body, client_ip, created_at, updated_at) VALUES ('Ancient Ünïcode wisdom', '127.0.0.1', 1, 1)",
+    )
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(app.browser().get_json("/api/posts/?q=unicode").await.1["count"], 0);
+
+    shoestring::migrate(&app.state).await.unwrap();
+
+    assert_eq!(app.browser().get_json("/api/posts/?q=unicode%20wis").await.1["count"], 1);
 }

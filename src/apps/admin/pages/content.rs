@@ -25,6 +25,7 @@ struct PostsPage {
     page: PageContext,
     posts: Vec<Post>,
     count: i64,
+    capped: bool,
     q: String,
     pager: Pager,
 }
@@ -35,13 +36,20 @@ pub async fn posts_page(
     viewer: Viewer,
     Query(query): Query<PostListQuery>,
 ) -> Result<Response, AppError> {
-    let page = PageRequest::new(query.page, POSTS_PER_PAGE);
-    let find = PostQuery { search: query.q.clone(), limit: page.size, offset: page.offset(), ..PostQuery::default() };
+    let page = PageRequest::new(query.page, POSTS_PER_PAGE).no_deeper_than(blog::MAX_OFFSET);
+    let find = PostQuery {
+        search: query.q.clone(),
+        limit: page.size,
+        offset: page.offset(),
+        before: query.before,
+        ..PostQuery::default()
+    };
     let found = blog::list_posts(&state, None, &find).await?;
     let q_param = serde_urlencoded::to_string([("q", &query.q)]).unwrap_or_default();
     render(&PostsPage {
         page: viewer.page,
-        pager: Pager::counted(page, found.count, q_param).newest_first(),
+        pager: found.pager(page, query.before, q_param),
+        capped: found.capped,
         posts: found.posts,
         count: found.count,
         q: query.q,

@@ -7,7 +7,10 @@ mod posts;
 use std::time::Duration;
 
 pub use media::sweep_media;
-pub use posts::{activity, counts, create_post, delete_post, editable, get_post, list_posts, toggle_like, update_post};
+pub use posts::{
+    activity, counts, create_post, delete_post, editable, fold_unsearchable, get_post, list_posts, toggle_like,
+    update_post,
+};
 
 use crate::kernel::media::ImageError;
 use crate::kernel::validation::FieldErrors;

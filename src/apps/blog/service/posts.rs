@@ -4,13 +4,15 @@ use std::time::Duration;
 
 use super::media::{StoredImage, discard_files, store_image};
 use super::{BlogError, Result};
-use crate::apps::blog::model::{Activity, Actor, LikeState, Post, PostBody, PostPage, PostQuery};
-use crate::apps::blog::store::{self, NewPost};
+use crate::apps::blog::model::{
+    Activity, Actor, LikeState, MAX_OFFSET, Post, PostBody, PostPage, PostQuery, SEARCH_COUNT_CAP,
+};
+use crate::apps::blog::store::{self, NewPost, Window};
 use sqlx::AnyConnection;
 
 use crate::kernel::AppState;
 use crate::kernel::audit::{self, Event};
-use crate::kernel::db::sql::contains_pattern;
+use crate::kernel::db::search::SearchTerms;
 use crate::kernel::validation::FieldErrors;
 
 /// Posts per hour, and image bytes per hour, for a signed-in author and for one anonymous IP.
@@ -20,20 +22,41 @@ const ANONYMOUS_QUOTA: (i64, i64) = (10, 10 * 1024 * 1024);
 pub async fn list_posts(state: &AppState, reader: Option<i64>, query: &PostQuery) -> Result<PostPage> {
     let pool = &state.db.pool;
     let reader = reader.unwrap_or(0);
-    let page = (query.limit, query.offset);
+    let offset = if query.before.is_some() { 0 } else { query.offset.clamp(0, MAX_OFFSET) };
+    let window = Window { limit: query.limit, offset, before: query.before };
     if let Some(liker) = query.liked_by {
-        let posts = store::list_liked(pool, liker, page.0, page.1).await?;
-        return Ok(PostPage { posts, count: store::count_liked(pool, liker).await? });
+        let posts = store::list_liked(pool, liker, window.limit, window.offset).await?;
+        return Ok(PostPage { posts, count: store::count_liked(pool, liker).await?, capped: false });
     }
-    let search = query.search.trim().to_lowercase();
     let author = query.author.as_deref().unwrap_or("").trim().to_lowercase();
-    if search.is_empty() && author.is_empty() {
-        let (posts, count) = store::list_newest(pool, reader, page.0, page.1).await?;
-        return Ok(PostPage { posts, count });
+    if let Some(terms) = SearchTerms::parse(&query.search) {
+        let backend = state.db.backend;
+        let posts = store::search(pool, backend, reader, &terms, &author, window).await?;
+        let count = store::count_search(pool, backend, &terms, &author, SEARCH_COUNT_CAP + 1).await?;
+        return Ok(PostPage { posts, count: count.min(SEARCH_COUNT_CAP), capped: count > SEARCH_COUNT_CAP });
     }
-    let pattern = if search.is_empty() { String::new() } else { contains_pattern(&search) };
-    let posts = store::list_filtered(pool, reader, &pattern, &author, page).await?;
-    Ok(PostPage { posts, count: store::count_filtered(pool, &pattern, &author).await? })
+    if !query.search.trim().is_empty() {
+        // Only punctuation: no word can match.
+        return Ok(PostPage { posts: Vec::new(), count: 0, capped: false });
+    }
+    if author.is_empty() {
+        let (posts, count) = store::list_newest(pool, reader, window).await?;
+        return Ok(PostPage { posts, count, capped: false });
+    }
+    let posts = store::list_by_author(pool, reader, &author, window).await?;
+    Ok(PostPage { posts, count: store::count_by_author(pool, &author).await?, capped: false })
+}
+
+/// Makes posts written by an earlier release searchable, a batch at a time; returns how many.
+pub async fn fold_unsearchable(state: &AppState) -> Result<u64> {
+    let mut total = 0;
+    loop {
+        let folded = store::fold_unsearchable(&state.db, 1000).await?;
+        total += folded;
+        if folded == 0 {
+            return Ok(total);
+        }
+    }
 }
 
 pub async fn get_post(state: &AppState, reader: Option<i64>, id: i64) -> Result<Post> {
