@@ -79,8 +79,8 @@ pub struct ListParams {
     /// A cursor: only posts older than this post id (the last id of the page before). Takes the
     /// place of `offset`.
     before: Option<i64>,
-    /// Words to find in the body, in any case and with or without accents; the last word may be
-    /// the beginning of a word. Newest matches first.
+    /// Words to find in the body, whole, in any case and with or without accents. Newest
+    /// matches first.
     q: Option<String>,
     /// Username of the author.
     author: Option<String>,

@@ -17,13 +17,13 @@ use crate::kernel::db::{Backend, Db, Tx};
 /// indexed column (the bundled SQLite has STAT4), or a LIMIT/OFFSET — which was a quarter of the
 /// post list's CPU time (BENCHMARKS.md). The planner never looks into an expression that way.
 macro_rules! select_posts {
-    ($tail:literal) => {
+    ($tail:expr) => {
         select_posts!("", "FROM posts p", $tail)
     };
-    ($extra:literal, $tail:literal) => {
+    ($extra:literal, $tail:expr) => {
         select_posts!($extra, "FROM posts p", $tail)
     };
-    ($extra:literal, $from:expr, $tail:literal) => {
+    ($extra:literal, $from:expr, $tail:expr) => {
         concat!(
             "SELECT p.id, p.author_id, u.username AS author, p.body, p.image_key, p.thumb_key, p.like_count, ",
             "CASE WHEN l.user_id IS NULL THEN 0 ELSE 1 END AS liked, p.created_at, p.updated_at",
@@ -54,16 +54,16 @@ impl Window {
     }
 }
 
-/// The newest posts and the number of all posts. The page's ids come first, from the primary
-/// key alone (rows an OFFSET skips are never joined to their author and likes); the total (the
-/// running counter) rides along on every row, saving a second query; a page past the end has no
-/// rows and reads the counter alone.
+/// The newest posts and the number of all posts. Where the page starts (the window's cursor and
+/// offset) is found on the primary key alone, so rows an OFFSET skips are never joined to their
+/// author and likes; the page then walks the key down from there. The total (the running
+/// counter) rides along on every row, saving a second query; a page past the end has no rows and
+/// reads the counter alone.
 pub async fn list_newest(pool: &AnyPool, reader: i64, window: Window) -> sqlx::Result<(Vec<Post>, i64)> {
     let rows = sqlx::query(select_posts!(
         ", (SELECT value FROM counters WHERE name = 'posts') AS total",
-        "FROM (SELECT id FROM posts WHERE id < CAST($2 AS BIGINT) ORDER BY id DESC \
-         LIMIT CAST($3 AS BIGINT) OFFSET CAST($4 AS BIGINT)) AS hit JOIN posts p ON p.id = hit.id",
-        "ORDER BY p.id DESC"
+        "WHERE p.id <= (SELECT id FROM posts WHERE id < CAST($2 AS BIGINT) ORDER BY id DESC \
+         LIMIT 1 OFFSET CAST($4 AS BIGINT)) ORDER BY p.id DESC LIMIT CAST($3 AS BIGINT)"
     ))
     .bind(reader)
     .bind(window.before())
@@ -96,18 +96,17 @@ macro_rules! author_id {
     };
 }
 
-/// One author's posts (`author` is a username key), newest first.
+/// One author's posts (`author` is a username key), newest first; the page starts as in
+/// `list_newest`.
 pub async fn list_by_author(pool: &AnyPool, reader: i64, author: &str, window: Window) -> sqlx::Result<Vec<Post>> {
-    sqlx::query_as(select_posts!(
-        "",
-        concat!(
-            "FROM (SELECT id FROM posts WHERE author_id = ",
-            author_id!("$2"),
-            " AND id < CAST($3 AS BIGINT) ORDER BY id DESC LIMIT CAST($4 AS BIGINT) OFFSET CAST($5 AS BIGINT)) \
-             AS hit JOIN posts p ON p.id = hit.id"
-        ),
-        "ORDER BY p.id DESC"
-    ))
+    sqlx::query_as(select_posts!(concat!(
+        "WHERE p.author_id = ",
+        author_id!("$2"),
+        " AND p.id <= (SELECT id FROM posts WHERE author_id = ",
+        author_id!("$2"),
+        " AND id < CAST($3 AS BIGINT) ORDER BY id DESC LIMIT 1 OFFSET CAST($5 AS BIGINT)) \
+         ORDER BY p.id DESC LIMIT CAST($4 AS BIGINT)"
+    )))
     .bind(reader)
     .bind(author)
     .bind(window.before())
@@ -124,10 +123,36 @@ pub async fn count_by_author(pool: &AnyPool, author: &str) -> sqlx::Result<i64> 
         .await
 }
 
-/// Posts whose words match `terms` (and, if `author` is not empty, by that author), newest first.
-/// SQLite walks its FTS5 index backwards by rowid (the post id) and stops once it has the page,
-/// so a common word costs no more than a rare one; PostgreSQL chooses between its GIN index and
-/// the primary key by how common the words are.
+/// Which posts match search `$2` and, unless `$3` is '', are by that author: on SQLite the
+/// rows of the FTS5 table `posts_fts` (rowid = post id), on PostgreSQL the rows of `posts`.
+macro_rules! matching {
+    (sqlite, $fts:literal) => {
+        concat!(
+            $fts,
+            "posts_fts MATCH $2 AND ($3 = '' OR ",
+            $fts,
+            "rowid IN (SELECT id FROM posts WHERE author_id = ",
+            author_id!("$3"),
+            "))"
+        )
+    };
+    (postgres) => {
+        concat!(
+            "to_tsvector('simple', search_text) @@ to_tsquery('simple', $2) AND ($3 = '' OR author_id = ",
+            author_id!("$3"),
+            ")"
+        )
+    };
+}
+
+/// One page of the posts whose words match `terms` (and, if `author` is not empty, by that
+/// author), newest first (the page starts as in `list_newest`), and how many match, counted up
+/// to `cap` (a common word matches most posts, and counting them all would cost more than the
+/// page). SQLite walks its FTS5 index backwards by rowid (the post id) and stops once it has the
+/// page, so a common word costs no more than a rare one. PostgreSQL must see the words to choose
+/// between its GIN index (rare words) and the primary key (common ones): the app's connections
+/// keep one generic plan per statement (`kernel/db`), which assumes every search matches 500
+/// posts — 600 ms for a common word at 100,000 posts — so a search plans with its values.
 pub async fn search(
     pool: &AnyPool,
     backend: Backend,
@@ -135,66 +160,59 @@ pub async fn search(
     terms: &SearchTerms,
     author: &str,
     window: Window,
-) -> sqlx::Result<Vec<Post>> {
-    let sql = match backend {
+    cap: i64,
+) -> sqlx::Result<(Vec<Post>, i64)> {
+    let page = match backend {
         Backend::Sqlite => select_posts!(
             "",
+            "FROM posts_fts f JOIN posts p ON p.id = f.rowid",
             concat!(
-                "FROM (SELECT rowid AS id FROM posts_fts WHERE posts_fts MATCH $2 AND rowid < CAST($4 AS BIGINT) \
-                 AND ($3 = '' OR rowid IN (SELECT id FROM posts WHERE author_id = ",
-                author_id!("$3"),
-                ")) ORDER BY rowid DESC LIMIT CAST($5 AS BIGINT) OFFSET CAST($6 AS BIGINT)) AS hit \
-                 JOIN posts p ON p.id = hit.id"
-            ),
-            "ORDER BY p.id DESC"
+                "WHERE ",
+                matching!(sqlite, "f."),
+                " AND f.rowid <= (SELECT rowid FROM posts_fts WHERE ",
+                matching!(sqlite, ""),
+                " AND rowid < CAST($4 AS BIGINT) ORDER BY rowid DESC LIMIT 1 OFFSET CAST($6 AS BIGINT)) \
+                 ORDER BY f.rowid DESC LIMIT CAST($5 AS BIGINT)"
+            )
         ),
-        Backend::Postgres => select_posts!(
-            "",
-            concat!(
-                "FROM (SELECT id FROM posts WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', $2) \
-                 AND ($3 = '' OR author_id = ",
-                author_id!("$3"),
-                ") AND id < CAST($4 AS BIGINT) ORDER BY id DESC LIMIT CAST($5 AS BIGINT) OFFSET CAST($6 AS BIGINT)) \
-                 AS hit JOIN posts p ON p.id = hit.id"
-            ),
-            "ORDER BY p.id DESC"
+        Backend::Postgres => select_posts!(concat!(
+            "WHERE ",
+            matching!(postgres),
+            " AND p.id <= (SELECT id FROM posts WHERE ",
+            matching!(postgres),
+            " AND id < CAST($4 AS BIGINT) ORDER BY id DESC LIMIT 1 OFFSET CAST($6 AS BIGINT)) \
+             ORDER BY p.id DESC LIMIT CAST($5 AS BIGINT)"
+        )),
+    };
+    let count = match backend {
+        Backend::Sqlite => concat!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM posts_fts WHERE ",
+            matching!(sqlite, ""),
+            " LIMIT CAST($1 AS BIGINT)) AS found"
+        ),
+        Backend::Postgres => concat!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM posts WHERE ",
+            matching!(postgres),
+            " LIMIT CAST($1 AS BIGINT)) AS found"
         ),
     };
-    sqlx::query_as(sql)
+    let expression = terms.expression(backend);
+    let mut tx = pool.begin().await?;
+    if backend == Backend::Postgres {
+        sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut *tx).await?;
+    }
+    let posts = sqlx::query_as(page)
         .bind(reader)
-        .bind(terms.expression(backend))
+        .bind(&expression)
         .bind(author)
         .bind(window.before())
         .bind(window.limit)
         .bind(window.offset)
-        .fetch_all(pool)
-        .await
-}
-
-/// How many posts match a search, counted up to `cap` (a common word matches most posts, and
-/// counting them all would cost more than the page).
-pub async fn count_search(
-    pool: &AnyPool,
-    backend: Backend,
-    terms: &SearchTerms,
-    author: &str,
-    cap: i64,
-) -> sqlx::Result<i64> {
-    let sql = match backend {
-        Backend::Sqlite => concat!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM posts_fts WHERE posts_fts MATCH $1 \
-             AND ($2 = '' OR rowid IN (SELECT id FROM posts WHERE author_id = ",
-            author_id!("$2"),
-            ")) LIMIT CAST($3 AS BIGINT)) AS found"
-        ),
-        Backend::Postgres => concat!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM posts WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', $1) \
-             AND ($2 = '' OR author_id = ",
-            author_id!("$2"),
-            ") LIMIT CAST($3 AS BIGINT)) AS found"
-        ),
-    };
-    sqlx::query_scalar(sql).bind(terms.expression(backend)).bind(author).bind(cap).fetch_one(pool).await
+        .fetch_all(&mut *tx)
+        .await?;
+    let count = sqlx::query_scalar(count).bind(cap).bind(&expression).bind(author).fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok((posts, count))
 }
 
 /// Posts `liker` liked, most recently liked first.

@@ -56,8 +56,9 @@ fn words(text: &str) -> impl Iterator<Item = String> {
     words.into_iter()
 }
 
-/// A parsed search: every word must be present; the last may be the beginning of a word
-/// (search as you type).
+/// A parsed search: every word must be present, whole. (Matching the last word as a prefix, as
+/// you type, was tried: both databases then merge the posting lists of every word that
+/// begins so, which for a common word cost 16 ms at 100,000 posts against 0.3 ms for the word.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SearchTerms(Vec<String>);
 
@@ -72,12 +73,9 @@ impl SearchTerms {
     /// and digits (`fold` split on everything else), so no operator of either syntax can get in;
     /// each is quoted all the same.
     pub fn expression(&self, backend: Backend) -> String {
-        let last = self.0.len() - 1;
-        let quoted = self.0.iter().enumerate().map(|(i, word)| match (backend, i == last) {
-            (Backend::Sqlite, false) => format!("\"{word}\""),
-            (Backend::Sqlite, true) => format!("\"{word}\"*"),
-            (Backend::Postgres, false) => format!("'{word}'"),
-            (Backend::Postgres, true) => format!("'{word}':*"),
+        let quoted = self.0.iter().map(|word| match backend {
+            Backend::Sqlite => format!("\"{word}\""),
+            Backend::Postgres => format!("'{word}'"),
         });
         let joiner = match backend {
             Backend::Sqlite => " ",
@@ -106,9 +104,9 @@ mod tests {
     }
 
     #[test]
-    fn the_last_word_matches_as_a_prefix_in_both_syntaxes() {
-        let terms = SearchTerms::parse("Lorem \"IPS").expect("words");
-        assert_eq!(terms.expression(Backend::Sqlite), "\"lorem\" \"ips\"*");
-        assert_eq!(terms.expression(Backend::Postgres), "'lorem' & 'ips':*");
+    fn every_word_is_required_in_both_syntaxes() {
+        let terms = SearchTerms::parse("Lorem \"IPSUM").expect("words");
+        assert_eq!(terms.expression(Backend::Sqlite), "\"lorem\" \"ipsum\"");
+        assert_eq!(terms.expression(Backend::Postgres), "'lorem' & 'ipsum'");
     }
 }

@@ -31,8 +31,8 @@ pub async fn list_posts(state: &AppState, reader: Option<i64>, query: &PostQuery
     let author = query.author.as_deref().unwrap_or("").trim().to_lowercase();
     if let Some(terms) = SearchTerms::parse(&query.search) {
         let backend = state.db.backend;
-        let posts = store::search(pool, backend, reader, &terms, &author, window).await?;
-        let count = store::count_search(pool, backend, &terms, &author, SEARCH_COUNT_CAP + 1).await?;
+        let (posts, count) =
+            store::search(pool, backend, reader, &terms, &author, window, SEARCH_COUNT_CAP + 1).await?;
         return Ok(PostPage { posts, count: count.min(SEARCH_COUNT_CAP), capped: count > SEARCH_COUNT_CAP });
     }
     if !query.search.trim().is_empty() {
