@@ -81,13 +81,15 @@ async fn describe_sqlite(conn: &mut AnyConnection, table: &mut Table) -> anyhow:
     Ok(())
 }
 
+/// Generated columns are left out: PostgreSQL computes them from the others on every write (the
+/// posts' search vector, which SQLite keeps in its FTS5 table instead).
 async fn describe_postgres(conn: &mut AnyConnection, table: &mut Table) -> anyhow::Result<()> {
     let columns = sqlx::query(
         "SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS declared, \
          (a.attidentity <> '' OR pg_get_serial_sequence(quote_ident(c.relname), a.attname) IS NOT NULL) AS is_identity \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
          WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace \
-         AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+         AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum",
     )
     .bind(&table.name)
     .fetch_all(&mut *conn)
