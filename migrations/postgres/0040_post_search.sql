@@ -4,6 +4,8 @@
 -- Keep in step with migrations/sqlite/0040_post_search.sql (a test compares both schemas).
 
 ALTER TABLE posts ADD COLUMN search_text TEXT;
+-- What the app looks for when it starts: without this, a pass over every post (0.2 s at 1,000,000).
+CREATE INDEX posts_unsearchable_idx ON posts (id) WHERE search_text IS NULL;
 
 -- this backend only: the words as a stored tsvector with a GIN index. The 'simple' configuration
 -- only lower-cases (the text already is) and has no stop words or stemming, like the SQLite side.

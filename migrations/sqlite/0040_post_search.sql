@@ -4,6 +4,8 @@
 -- Keep in step with migrations/postgres/0040_post_search.sql (a test compares both schemas).
 
 ALTER TABLE posts ADD COLUMN search_text TEXT;
+-- What the app looks for when it starts: without this, a pass over every post (0.2 s at 1,000,000).
+CREATE INDEX posts_unsearchable_idx ON posts (id) WHERE search_text IS NULL;
 
 -- this backend only: an FTS5 index over the column, kept in step by triggers. The `ascii`
 -- tokenizer splits only where the app put spaces (it treats every non-ASCII character as part of

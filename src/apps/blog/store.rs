@@ -190,7 +190,11 @@ pub async fn search(
     let expression = terms.expression(backend);
     let mut tx = pool.begin().await?;
     if backend == Backend::Postgres {
-        sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut *tx).await?;
+        // Planned with its words (above), and without parallel workers: starting one cost 10 ms
+        // of a rare word's 14 (plans in BENCHMARKS.md).
+        sqlx::raw_sql("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL max_parallel_workers_per_gather = 0")
+            .execute(&mut *tx)
+            .await?;
     }
     let count: i64 = sqlx::query_scalar(count_sql).bind(cap).bind(&expression).bind(author).fetch_one(&mut *tx).await?;
     let page = match backend {
