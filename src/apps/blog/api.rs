@@ -75,6 +75,7 @@ pub struct ListParams {
     /// Page size, 1–100 (default 10).
     limit: Option<i64>,
     /// Rows to skip, 0–10,000; deeper pages are reached with `before`.
+    #[param(minimum = 0, maximum = 10000)]
     offset: Option<i64>,
     /// A cursor: only posts older than this post id (the last id of the page before). Takes the
     /// place of `offset`.
@@ -99,10 +100,10 @@ async fn list_posts(
     Query(params): Query<ListParams>,
 ) -> Result<Json<PostList>, AppError> {
     let limit = params.limit.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
-    let offset = params.offset.unwrap_or(0).max(0);
-    if offset > MAX_OFFSET {
+    let offset = params.offset.unwrap_or(0);
+    if !(0..=MAX_OFFSET).contains(&offset) {
         return Err(AppError::BadRequest(format!(
-            "offset goes up to {MAX_OFFSET}; for older posts, follow `next` or pass before=<the last id you have>"
+            "offset is 0 to {MAX_OFFSET}; for older posts, follow `next` or pass before=<the last id you have>"
         )));
     }
     let query = PostQuery {
