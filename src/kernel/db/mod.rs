@@ -7,17 +7,19 @@ pub mod health;
 pub mod overlap;
 pub mod search;
 pub mod sql;
+mod tx;
 
 use std::path::Path;
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Connection, Executor, Transaction};
+use sqlx::{AnyPool, Connection, Executor};
 
 use crate::kernel::validation::FieldErrors;
 
-pub type Tx = Transaction<'static, sqlx::Any>;
+pub use tx::Tx;
+use tx::WriteQueue;
 
 /// A pooled connection idle this long is pinged before use (a server or firewall may have closed it).
 const IDLE_PING_AFTER: Duration = Duration::from_secs(60);
@@ -38,6 +40,7 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    writers: Option<WriteQueue>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -71,12 +74,14 @@ impl Db {
         let options = match backend {
             // WAL lets readers run beside the one writer; busy_timeout (5 s, sqlx's default)
             // and BEGIN IMMEDIATE make writers queue instead of failing.
-            // No commit checkpoints: see `checkpoint_in_background`.
+            // No commit checkpoints: see `checkpoint_in_background`. A WAL file keeps its
+            // largest size until told otherwise: after a bulk load (a seed, a `db copy`) it held
+            // 700 MB of used-up log beside a 700 MB database; past a checkpoint it is cut to 64 MiB.
             Backend::Sqlite => options.after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                         PRAGMA wal_autocheckpoint = 0;",
+                         PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;",
                     )
                     .await?;
                     health::report_available();
@@ -102,10 +107,11 @@ impl Db {
             }),
         };
         let pool = options.connect(&url).await?;
+        let writers = (backend == Backend::Sqlite).then(WriteQueue::new);
         if backend == Backend::Sqlite {
             checkpoint_in_background(pool.clone());
         }
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, writers })
     }
 
     /// Applies the migrations not applied yet. On PostgreSQL they run without the statement
@@ -160,13 +166,16 @@ impl Db {
         migrator.iter().map(|m| m.version).max().unwrap_or(0)
     }
 
-    /// A transaction that will write. On SQLite it takes the write lock up front
-    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads then writes fails at once under
-    /// concurrency instead of waiting for the lock.
+    /// A transaction that will write. On SQLite it waits for its turn among this process's
+    /// writers (`tx.rs`), then takes the write lock up front (`BEGIN IMMEDIATE`): a deferred
+    /// transaction that reads then writes fails at once under concurrency instead of waiting.
     pub async fn begin_write(&self) -> sqlx::Result<Tx> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+        match &self.writers {
+            Some(queue) => {
+                let turn = queue.turn().await?;
+                Ok(Tx::new(self.pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn)))
+            }
+            None => Ok(Tx::new(self.pool.begin().await?, None)),
         }
     }
 
