@@ -187,6 +187,8 @@ pub fn worker(state: &AppState) -> Worker {
 /// within the server's limits.
 pub async fn serve(state: AppState, listener: TcpListener, shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
     let limits = state.settings.server_limits();
+    // Signed-in state may be cached only by a process that follows the change feed.
+    state.db.changes.start(state.db.pool.clone(), shutdown.clone());
     kernel::http::server::run(app(state), listener, limits, shutdown).await;
     Ok(())
 }

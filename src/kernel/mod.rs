@@ -17,6 +17,7 @@ pub mod outbound;
 pub mod pagination;
 pub mod security;
 pub mod session;
+pub mod session_cache;
 pub mod telemetry;
 pub mod validation;
 
@@ -58,6 +59,8 @@ pub struct Services {
     pub outbound: Outbound,
     /// Error mail and error tracking.
     pub alerts: alerts::Alerts,
+    /// Signed-in sessions and their users, in memory while the change feed is live.
+    pub sessions: session_cache::SessionCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -103,6 +106,7 @@ impl AppState {
             outbound: Outbound::from_settings(&settings)?,
             alerts: alerts::Alerts::new(&settings, db.clone(), clock.clone())?,
             limits: Arc::new(RateLimits::new(settings.rate_limits)),
+            sessions: session_cache::SessionCache::new(&db.changes),
             settings: Arc::new(settings),
             db,
             clock,

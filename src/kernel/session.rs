@@ -9,6 +9,7 @@ use tower_sessions::session_store::{self, SessionStore};
 
 use crate::kernel::clock::Clock;
 use crate::kernel::db::Db;
+use crate::kernel::db::changes::Change;
 use crate::kernel::security::token::hash_token;
 
 /// Session keys the store also copies into columns, so sessions can be listed per user.
@@ -95,6 +96,7 @@ impl SessionStore for DbSessionStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         self.write(UPSERT_SESSION, record).await?;
+        self.db.changes.publish(&Change::Session(id_hash(&record.id)));
         Ok(())
     }
 
@@ -120,6 +122,7 @@ impl SessionStore for DbSessionStore {
             .execute(&self.db.pool)
             .await
             .map_err(backend)?;
+        self.db.changes.publish(&Change::Session(id_hash(id)));
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! and write transactions. One set of portable SQL (`$n` placeholders, BIGINT unix seconds) runs
 //! on both through sqlx's `Any` driver; backend-specific SQL is a choice between two constants.
 
+pub mod changes;
 pub mod data_migrations;
 pub mod health;
 pub mod overlap;
@@ -18,6 +19,7 @@ use sqlx::{AnyPool, Connection, Executor};
 
 use crate::kernel::validation::FieldErrors;
 
+use changes::Changes;
 pub use tx::Tx;
 use tx::WriteQueue;
 
@@ -41,6 +43,8 @@ pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
     writers: Option<WriteQueue>,
+    /// Changes to users and sessions, from every process on this database.
+    pub changes: Changes,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -108,10 +112,11 @@ impl Db {
         };
         let pool = options.connect(&url).await?;
         let writers = (backend == Backend::Sqlite).then(WriteQueue::new);
+        let changes = Changes::new(backend, (backend == Backend::Postgres).then(|| url.clone()));
         if backend == Backend::Sqlite {
             checkpoint_in_background(pool.clone());
         }
-        Ok(Self { pool, backend, writers })
+        Ok(Self { pool, backend, writers, changes })
     }
 
     /// Applies the migrations not applied yet. On PostgreSQL they run without the statement
@@ -173,9 +178,9 @@ impl Db {
         match &self.writers {
             Some(queue) => {
                 let turn = queue.turn().await?;
-                Ok(Tx::new(self.pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn)))
+                Ok(Tx::new(self.pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn), self.changes.clone()))
             }
-            None => Ok(Tx::new(self.pool.begin().await?, None)),
+            None => Ok(Tx::new(self.pool.begin().await?, None, self.changes.clone())),
         }
     }
 

@@ -14,6 +14,8 @@ use std::time::Duration;
 use sqlx::{AnyConnection, Transaction};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::changes::Changes;
+
 /// How long a writer waits for its turn: SQLite's own busy timeout, so a request waits no longer
 /// than it did in the busy handler before it is answered 503.
 const TURN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -22,16 +24,27 @@ const TURN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Dropped without `commit`, it rolls back; either way the next writer gets its turn.
 pub struct Tx {
     inner: Transaction<'static, sqlx::Any>,
-    _turn: Option<OwnedSemaphorePermit>,
+    turn: Option<OwnedSemaphorePermit>,
+    changes: Changes,
 }
 
 impl Tx {
-    pub(super) fn new(inner: Transaction<'static, sqlx::Any>, turn: Option<OwnedSemaphorePermit>) -> Self {
-        Self { inner, _turn: turn }
+    pub(super) fn new(
+        inner: Transaction<'static, sqlx::Any>,
+        turn: Option<OwnedSemaphorePermit>,
+        changes: Changes,
+    ) -> Self {
+        Self { inner, turn, changes }
     }
 
+    /// Commits, then waits until this process has heard of what the commit changed (a user's
+    /// or a session's row): a session ended here is refused here from the next request on.
     pub async fn commit(self) -> sqlx::Result<()> {
-        self.inner.commit().await
+        let Self { inner, turn, changes } = self;
+        inner.commit().await?;
+        drop(turn);
+        changes.catch_up().await;
+        Ok(())
     }
 
     pub async fn rollback(self) -> sqlx::Result<()> {

@@ -5,6 +5,7 @@ mod pages;
 mod personal_email;
 mod profile;
 mod reset;
+mod revocation;
 mod security;
 mod signup;
 mod sso;

@@ -81,14 +81,38 @@ async fn members_who_are_not_staff_get_403_on_every_page_and_action() {
 }
 
 #[tokio::test]
-async fn losing_staff_rights_takes_effect_on_the_next_request() {
+async fn losing_staff_rights_in_the_console_ends_the_members_sessions_at_once() {
+    let app = TestApp::spawn().await;
+    let (_, root) = app.staff("root").await;
+    app.confirmed_user("helper").await;
+    let helper = super::user_id(&app, "helper").await;
+    super::edit(&root, helper, &[("email", "helper@example.com"), ("is_active", "on"), ("is_staff", "on")]).await;
+    let staff = app.browser();
+    staff.api_login("helper", crate::support::PASSWORD).await;
+    assert_eq!(staff.get("/admin/").await.status(), 200);
+
+    super::edit(&root, helper, &[("email", "helper@example.com"), ("is_active", "on")]).await;
+
+    // A privilege change ends the member's sessions: the console sends them to sign in again.
+    let res = staff.get("/admin/").await;
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/admin/login/"), "{location}");
+}
+
+#[tokio::test]
+async fn losing_staff_rights_by_hand_in_the_database_takes_effect_within_a_second() {
     let app = TestApp::spawn().await;
     let (_, staff) = app.staff("boss").await;
     assert_eq!(staff.get("/admin/").await.status(), 200);
 
     sqlx::query("UPDATE users SET is_staff = FALSE").execute(&app.state.db.pool).await.unwrap();
+    let changed = std::time::Instant::now();
 
-    assert_eq!(staff.get("/admin/").await.status(), 403);
+    while staff.get("/admin/").await.status() == 200 {
+        assert!(changed.elapsed() < std::time::Duration::from_secs(1), "still staff after a second");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]

@@ -27,7 +27,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestApp {
     pub addr: SocketAddr,
     pub state: AppState,
-    _db: TestDb,
+    /// The database, dropped with the app that created it (`None` for a second instance).
+    _db: Option<TestDb>,
     _media: TempDir,
     stop: watch::Sender<bool>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -53,15 +54,34 @@ impl TestApp {
     /// Boots with settings changed by `configure` (e.g. a trusted proxy, a short TTL).
     pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
         let (db, url) = TestDb::create().await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let mut settings = test_settings();
         settings.database_url = shoestring::kernel::config::Secret::new(url);
+        let (listener, media) = Self::place(&mut settings).await;
+        configure(&mut settings);
+        Self::start(settings, listener, media, Some(db)).await
+    }
+
+    /// A second instance of this app: its own process state, port and media folder, the same
+    /// database and settings (a deployment with several copies behind one proxy).
+    pub async fn spawn_beside(&self) -> Self {
+        let mut settings = (*self.state.settings).clone();
+        let (listener, media) = Self::place(&mut settings).await;
+        Self::start(settings, listener, media, None).await
+    }
+
+    /// A port and a media folder of its own.
+    async fn place(settings: &mut Settings) -> (tokio::net::TcpListener, TempDir) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
         settings.bind = addr;
         settings.base_url = Some(format!("http://{addr}"));
         let media = TempDir::new("media");
         settings.media_dir = media.0.clone();
-        configure(&mut settings);
+        (listener, media)
+    }
+
+    async fn start(settings: Settings, listener: tokio::net::TcpListener, media: TempDir, db: Option<TestDb>) -> Self {
+        let addr = listener.local_addr().unwrap();
         let state = AppState::build(settings, Clock::default()).await.expect("app state");
         shoestring::migrate(&state).await.expect("migrations");
         let (stop, stopped) = watch::channel(false);

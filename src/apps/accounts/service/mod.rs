@@ -13,6 +13,7 @@ mod signup;
 mod sso;
 mod staff;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use auth::{LoginAttempt, authenticate};
@@ -45,6 +46,7 @@ use crate::kernel::db::{Tx, UniqueField, unique_field_error};
 use crate::kernel::security::password::{Password, Verdict};
 use crate::kernel::security::ratelimit::Action;
 use crate::kernel::security::token::{derive_token, hash_token, looks_like_token, random_token};
+use crate::kernel::session_cache::Cached;
 use crate::kernel::validation::FieldErrors;
 
 /// Emailed links a user may ask for per hour (confirmation resends, password resets).
@@ -232,7 +234,28 @@ pub async fn find_user(state: &AppState, id: i64) -> Result<Option<User>> {
     Ok(store::find_user(&state.db.pool, id).await?)
 }
 
-/// The live session named `id_hash` (its stored data) and its signed-in user.
-pub async fn find_session_user(state: &AppState, id_hash: &str, now: i64) -> Result<Option<(String, User)>> {
-    Ok(store::find_session_user(&state.db.pool, id_hash, now).await?)
+/// The live session named `id_hash` (its stored data) and its signed-in user: from memory when
+/// the session was read within the last minute and nothing about it or its user has changed
+/// since (`kernel/session_cache.rs`), else from the database.
+pub async fn find_session_user(state: &AppState, id_hash: &str, now: i64) -> Result<Option<(Arc<str>, User)>> {
+    if let Some(hit) = state.sessions.get(id_hash, now)
+        && let Some(user) = hit.user.downcast_ref::<User>()
+    {
+        return Ok(Some((hit.data, user.clone())));
+    }
+    let ticket = state.sessions.ticket();
+    let Some(found) = store::find_session_user(&state.db.pool, id_hash, now).await? else {
+        return Ok(None);
+    };
+    let data: Arc<str> = found.data.into();
+    if let Some(ticket) = ticket {
+        let cached = Cached {
+            data: data.clone(),
+            expires_at: found.expires_at,
+            user_id: found.user.id,
+            user: Arc::new(found.user.clone()),
+        };
+        state.sessions.put(ticket, id_hash, cached);
+    }
+    Ok(Some((data, found.user)))
 }

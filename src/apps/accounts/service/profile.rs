@@ -136,7 +136,7 @@ pub async fn change_password(
     tx.commit().await?;
     // Their password fingerprint no longer matches either way; deleting the rows takes them off
     // "where you're signed in" at once.
-    store::delete_user_sessions(&state.db.pool, user.id, keep).await?;
+    store::delete_user_sessions(&state.db, user.id, keep).await?;
     tracing::info!(event = "password_changed", user_id = user.id, "password changed");
     Ok(hash)
 }

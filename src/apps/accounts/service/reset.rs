@@ -69,7 +69,7 @@ pub async fn reset_password(state: &AppState, token: &str, password: &Password, 
     emails::enqueue(&mut tx, &mail, now).await?;
     audit_self(&mut tx, state, (user.id, &user.username), ip, EventKind("user.password_reset", vec![])).await?;
     tx.commit().await?;
-    store::delete_user_sessions(&state.db.pool, user.id, None).await?;
+    store::delete_user_sessions(&state.db, user.id, None).await?;
     tracing::info!(event = "password_reset", user_id = user.id, "password reset; sessions ended");
     Ok(())
 }

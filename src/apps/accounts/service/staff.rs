@@ -162,7 +162,7 @@ pub async fn edit_user(state: &AppState, actor: &StaffActor, target_id: i64, edi
     let privileges_changed = target.is_staff != edit.is_staff || target.is_superuser != edit.is_superuser;
     if !edit.is_active || privileges_changed {
         // Deactivation and privilege changes start from fresh sessions.
-        store::delete_user_sessions(&state.db.pool, target.id, None).await?;
+        store::delete_user_sessions(&state.db, target.id, None).await?;
     }
     store::find_user(&state.db.pool, target.id).await?.ok_or(AccountsError::NotFound)
 }
@@ -232,8 +232,8 @@ pub(super) async fn end_sessions(
     keep: Option<&str>,
 ) -> Result<u64> {
     let ended = match session {
-        Some(id_hash) => u64::from(store::delete_user_session(&state.db.pool, target.id, id_hash).await?),
-        None => store::delete_user_sessions(&state.db.pool, target.id, keep).await?,
+        Some(id_hash) => u64::from(store::delete_user_session(&state.db, target.id, id_hash).await?),
+        None => store::delete_user_sessions(&state.db, target.id, keep).await?,
     };
     if ended > 0 {
         let mut tx = state.db.begin_write().await?;

@@ -42,12 +42,19 @@ pub async fn find_user_in(tx: &mut Tx, id: i64) -> sqlx::Result<Option<User>> {
     sqlx::query_as(select_users!("WHERE id = $1")).bind(id).fetch_optional(&mut **tx).await
 }
 
+/// A live session's stored data and expiry, with its signed-in user.
+pub struct SessionUser {
+    pub data: String,
+    pub expires_at: i64,
+    pub user: User,
+}
+
 /// The live session whose id hashes to `id_hash`, as its stored data, with its signed-in user:
 /// one query where the session layer and a user lookup would make two, on every request of a
 /// signed-in user.
-pub async fn find_session_user(pool: &AnyPool, id_hash: &str, now: i64) -> sqlx::Result<Option<(String, User)>> {
+pub async fn find_session_user(pool: &AnyPool, id_hash: &str, now: i64) -> sqlx::Result<Option<SessionUser>> {
     let row = sqlx::query(concat!(
-        "SELECT sessions.data AS session_data, ",
+        "SELECT sessions.data AS session_data, sessions.expires_at AS session_expires_at, ",
         user_columns!(),
         " FROM sessions JOIN users ON users.id = sessions.user_id WHERE sessions.id_hash = $1 AND sessions.expires_at > $2"
     ))
@@ -55,7 +62,14 @@ pub async fn find_session_user(pool: &AnyPool, id_hash: &str, now: i64) -> sqlx:
     .bind(now)
     .fetch_optional(pool)
     .await?;
-    row.map(|row| Ok((sqlx::Row::try_get(&row, "session_data")?, sqlx::FromRow::from_row(&row)?))).transpose()
+    row.map(|row| {
+        Ok(SessionUser {
+            data: sqlx::Row::try_get(&row, "session_data")?,
+            expires_at: sqlx::Row::try_get(&row, "session_expires_at")?,
+            user: sqlx::FromRow::from_row(&row)?,
+        })
+    })
+    .transpose()
 }
 
 /// The user whose username or email matches `key` (already lower-cased).

@@ -4,6 +4,8 @@
 
 use sqlx::AnyPool;
 
+use crate::kernel::db::Db;
+
 use crate::apps::accounts::model::SessionInfo;
 
 pub async fn list_user_sessions(pool: &AnyPool, user_id: i64, now: i64) -> sqlx::Result<Vec<SessionInfo>> {
@@ -25,23 +27,27 @@ pub async fn count_sessions(pool: &AnyPool, user_id: i64, now: i64) -> sqlx::Res
         .await
 }
 
-/// Ends one session of `user_id`; false when there was none by that name.
-pub async fn delete_user_session(pool: &AnyPool, user_id: i64, id_hash: &str) -> sqlx::Result<bool> {
+/// Ends one session of `user_id`; false when there was none by that name. Returns once this
+/// process's session cache has forgotten it (`Changes::catch_up`).
+pub async fn delete_user_session(db: &Db, user_id: i64, id_hash: &str) -> sqlx::Result<bool> {
     let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash = $2")
         .bind(user_id)
         .bind(id_hash)
-        .execute(pool)
+        .execute(&db.pool)
         .await?;
+    db.changes.catch_up().await;
     Ok(result.rows_affected() == 1)
 }
 
-/// Ends every session of `user_id` except the one named `keep` (an `id_hash`), if given.
-pub async fn delete_user_sessions(pool: &AnyPool, user_id: i64, keep: Option<&str>) -> sqlx::Result<u64> {
+/// Ends every session of `user_id` except the one named `keep` (an `id_hash`), if given; as
+/// `delete_user_session`, returns once this process's session cache has forgotten them.
+pub async fn delete_user_sessions(db: &Db, user_id: i64, keep: Option<&str>) -> sqlx::Result<u64> {
     let result = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
         .bind(user_id)
         .bind(keep.unwrap_or(""))
-        .execute(pool)
+        .execute(&db.pool)
         .await?;
+    db.changes.catch_up().await;
     Ok(result.rows_affected())
 }
 
