@@ -17,7 +17,7 @@
 //! feed breaks; when it comes back after a gap, every cache is cleared first.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use sqlx::AnyPool;
@@ -77,7 +77,7 @@ struct Inner {
     sent: AtomicU64,
     returned: watch::Sender<u64>,
     /// PostgreSQL: where the listening connection connects (kept out of `Debug`).
-    url: Mutex<Option<String>>,
+    url: Option<String>,
 }
 
 impl std::fmt::Debug for Changes {
@@ -99,7 +99,7 @@ impl Changes {
             instance: rand::random(),
             sent: AtomicU64::new(0),
             returned: watch::channel(0).0,
-            url: Mutex::new(url),
+            url,
         }))
     }
 
@@ -250,7 +250,7 @@ impl Changes {
     }
 
     async fn listen_until(&self, pool: AnyPool, mut stop: watch::Receiver<bool>) {
-        let Some(url) = self.0.url.lock().unwrap_or_else(|e| e.into_inner()).clone() else { return };
+        let Some(url) = self.0.url.as_deref() else { return };
         let mut listener: Option<PgListener> = None;
         let mut tick = tokio::time::interval(BEAT);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -259,7 +259,7 @@ impl Changes {
                 break;
             }
             let Some(connected) = listener.as_mut() else {
-                listener = connect_listener(&url).await;
+                listener = connect_listener(url).await;
                 if listener.is_none() {
                     self.down();
                     tokio::select! {
