@@ -40,6 +40,19 @@ async fn break_the_post_list(app: &TestApp) {
     app.state.db.pool.execute("ALTER TABLE posts RENAME TO posts_gone").await.unwrap();
 }
 
+/// Waits (at most 10 s) until the background reports have counted `occurrences` errors in all:
+/// a report is written after its request is answered, later on a loaded machine.
+async fn until_counted(app: &TestApp, occurrences: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let counted = app.scalar_i64("SELECT CAST(COALESCE(SUM(occurrences), 0) AS BIGINT) FROM error_groups").await;
+        if counted >= occurrences || tokio::time::Instant::now() > deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn mails_to<'a>(received: &'a [Received], to: &str) -> Vec<&'a Received> {
     received.iter().filter(|m| m.recipients.iter().any(|r| r == to)).collect()
 }
@@ -60,7 +73,7 @@ async fn a_new_server_error_mails_each_admin_once_with_the_request_and_no_secret
     for _ in 0..4 {
         assert_eq!(browser.get("/posts/").await.status(), 500);
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until_counted(&app, 5).await;
     app.run_jobs().await;
 
     assert_eq!(first.status(), 500);
@@ -87,10 +100,10 @@ async fn further_occurrences_come_as_one_digest_per_interval_with_the_count() {
     let visitor = app.browser();
 
     visitor.get("/posts/").await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    for _ in 0..6 {
+    until_counted(&app, 1).await;
+    for n in 2..=7 {
         visitor.get("/posts/").await;
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        until_counted(&app, n).await;
     }
     let early = app.state.alerts.send_digests().await.unwrap();
     app.clock().advance(11 * 60);
@@ -136,7 +149,7 @@ async fn a_panic_answers_500_and_is_mailed_with_its_message() {
     let server = serve_wrapped(router, &app).await;
 
     let res = reqwest::get(format!("http://{server}/boom/7/")).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until_counted(&app, 1).await;
     app.run_jobs().await;
 
     assert_eq!(res.status(), 500);
