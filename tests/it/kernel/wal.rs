@@ -34,3 +34,52 @@ async fn commits_leave_the_wal_to_a_background_checkpoint_that_empties_it_within
     assert_eq!(per_connection, 0, "a commit must not checkpoint");
     assert!(size() >= before + 5_000_000, "the WAL was not copied into the file: {} → {} bytes", before, size());
 }
+
+/// Frames in the write-ahead log now (it starts again from its beginning after a restart).
+async fn frames_in_log(app: &TestApp) -> i64 {
+    let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&app.state.db.pool).await.unwrap();
+    sqlx::Row::get::<i64, _>(&row, 1)
+}
+
+#[tokio::test]
+async fn under_back_to_back_writes_and_reads_the_log_still_starts_over() {
+    let app = TestApp::spawn().await;
+    let db = app.state.db.clone();
+    if db.backend != Backend::Sqlite {
+        return;
+    }
+    db.pool.execute("CREATE TABLE ballast (b BLOB)").await.unwrap();
+    let until = Instant::now() + Duration::from_secs(5);
+    let writer = tokio::spawn({
+        let db = db.clone();
+        async move {
+            while Instant::now() < until {
+                let mut tx = db.begin_write().await.unwrap();
+                sqlx::query("INSERT INTO ballast (b) VALUES (randomblob(4000))").execute(&mut *tx).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+        }
+    });
+    let reader = tokio::spawn({
+        let db = db.clone();
+        async move {
+            while Instant::now() < until {
+                sqlx::query("SELECT MAX(rowid) FROM ballast").execute(&db.pool).await.unwrap();
+            }
+        }
+    });
+
+    // Without a restart the log only grows while writers follow each other without a pause:
+    // a PASSIVE checkpoint copies it into the file but never starts it over.
+    let (mut restarts, mut last, mut most) = (0, 0, 0);
+    while Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let frames = frames_in_log(&app).await;
+        restarts += usize::from(frames < last);
+        (last, most) = (frames, most.max(frames));
+    }
+    writer.await.unwrap();
+    reader.await.unwrap();
+
+    assert!(restarts >= 2, "the log started over {restarts} time(s) in 5 s of writes; it reached {most} frames");
+}
