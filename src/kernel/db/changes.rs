@@ -32,6 +32,10 @@ const BEAT: Duration = Duration::from_millis(250);
 const LIVE_FOR: Duration = Duration::from_secs(1);
 /// How long a writer waits for its marker before it declares the feed down.
 const MARKER_WAIT: Duration = Duration::from_secs(1);
+/// Markers sent and not back after which the listening connection counts as dead (5 s): one
+/// that died without a word (a dropped route, a frozen server) would otherwise be waited on until
+/// TCP gives up, which takes minutes to hours.
+const MARKERS_MISSING_BEFORE_RECONNECT: u64 = 20;
 /// SQLite's `auth_changes` rows are kept this long (seconds), for servers that fall behind.
 const KEEP_SECS: i64 = 3600;
 const CHANNEL: &str = "auth_changes";
@@ -252,6 +256,8 @@ impl Changes {
     async fn listen_until(&self, pool: AnyPool, mut stop: watch::Receiver<bool>) {
         let Some(url) = self.0.url.as_deref() else { return };
         let mut listener: Option<PgListener> = None;
+        // The last marker sent before the current connection listened: later ones must come back.
+        let mut answered_before = 0;
         let mut tick = tokio::time::interval(BEAT);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -260,6 +266,7 @@ impl Changes {
             }
             let Some(connected) = listener.as_mut() else {
                 listener = connect_listener(url).await;
+                answered_before = self.0.sent.load(Ordering::Acquire);
                 if listener.is_none() {
                     self.down();
                     tokio::select! {
@@ -280,7 +287,16 @@ impl Changes {
             };
             match event {
                 Heard::Beat => {
-                    self.send_marker(&pool).await;
+                    let sent = self.send_marker(&pool).await;
+                    let answered = answered_before.max(*self.0.returned.borrow());
+                    if sent.saturating_sub(answered) > MARKERS_MISSING_BEFORE_RECONNECT {
+                        tracing::warn!(
+                            event = "auth_feed_silent",
+                            "change feed: markers stopped coming back; listening again"
+                        );
+                        self.down();
+                        listener = None;
+                    }
                 }
                 Heard::Stop => break,
                 Heard::Notification(payload) => self.deliver(&payload),

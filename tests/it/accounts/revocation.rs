@@ -134,3 +134,63 @@ async fn while_the_change_feed_is_broken_sessions_are_read_from_the_database() {
     sqlx::query("UPDATE users SET is_active = FALSE WHERE username = 'vera'").execute(&a.state.db.pool).await.unwrap();
     assert_ne!(profile_status(&on_b).await, 200, "a broken feed must not leave a stale session signed in");
 }
+
+/// The PostgreSQL server process behind a connection, stopped (SIGSTOP) as a frozen server or a
+/// dropped route would leave it: the socket stays open and nothing arrives. Resumed and ended
+/// when dropped, whatever the test did.
+struct Frozen(i32);
+
+impl Frozen {
+    fn stop(pid: i32) -> Self {
+        let stopped = std::process::Command::new("kill").args(["-STOP", &pid.to_string()]).status().unwrap();
+        assert!(stopped.success(), "could not stop the server process {pid}");
+        Self(pid)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-CONT", &self.0.to_string()]).status();
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.0.to_string()]).status();
+    }
+}
+
+async fn listening_pid(app: &TestApp) -> Option<i32> {
+    sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%' \
+         AND state = 'idle' ORDER BY backend_start DESC LIMIT 1",
+    )
+    .fetch_optional(&app.state.db.pool)
+    .await
+    .unwrap()
+}
+
+async fn live_within(app: &TestApp, wanted: bool, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while app.state.db.changes.is_live() != wanted && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.state.db.changes.is_live() == wanted
+}
+
+#[tokio::test]
+async fn a_listening_connection_that_falls_silent_is_replaced_and_the_cache_comes_back() {
+    let app = TestApp::spawn().await;
+    if app.state.db.backend != shoestring::kernel::db::Backend::Postgres {
+        return;
+    }
+    assert!(live_within(&app, true, 2 * WITHIN).await, "the feed never became live");
+    let silent = listening_pid(&app).await.expect("a listening connection");
+
+    let _frozen = Frozen::stop(silent);
+
+    assert!(live_within(&app, false, 2 * WITHIN).await, "still trusted without its markers");
+    assert!(live_within(&app, true, Duration::from_secs(10)).await, "the feed did not listen again");
+    let listening = listening_pid(&app).await;
+    assert!(listening.is_some_and(|pid| pid != silent), "listening on {listening:?}, the silent one was {silent}");
+    let (_, browser) = app.logged_in("wanda").await;
+    for _ in 0..2 {
+        assert_eq!(profile_status(&browser).await, 200);
+    }
+    assert_eq!(app.state.sessions.len(), 1, "sessions are kept in memory again");
+}
