@@ -75,15 +75,16 @@ pub async fn seed(state: &AppState, options: &SeedOptions) -> anyhow::Result<See
         sqlx::query(sql).execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    let settle: &[&str] = match state.db.backend {
-        // The load went through the write-ahead log, as large as the data: fold it in and
-        // truncate it, so the first writes after a seed do not pay for that.
-        Backend::Sqlite => &["ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"],
+    match state.db.backend {
+        // The load went through the write-ahead log, as large as the data: fold it in.
+        Backend::Sqlite => {
+            sqlx::query("ANALYZE").execute(&state.db.pool).await?;
+            state.db.fold_log().await?;
+        }
         // Also marks the new pages all-visible, so index-only scans need not visit the table.
-        Backend::Postgres => &["VACUUM ANALYZE"],
-    };
-    for sql in settle {
-        sqlx::query(sqlx::AssertSqlSafe(*sql)).execute(&state.db.pool).await?;
+        Backend::Postgres => {
+            sqlx::query("VACUUM ANALYZE").execute(&state.db.pool).await?;
+        }
     }
     Ok(Seeded { users: user_ids.len(), posts: post_ids.len(), likes: like_total })
 }

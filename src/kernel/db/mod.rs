@@ -119,6 +119,20 @@ impl Db {
         Ok(Self { pool, backend, writers, changes })
     }
 
+    /// Copies SQLite's whole write-ahead log into the file and empties it, after a bulk load, so
+    /// that the reads and the first commit after it do not pay for a log as large as the data.
+    /// A checkpoint that meets another (the background one) or outwaits a reader answers "busy"
+    /// rather than failing, and the log stays as it was: so it is tried again, for a minute at most.
+    pub async fn fold_log(&self) -> anyhow::Result<()> {
+        for _ in 0..600 {
+            if !checkpoint(&self.pool, "PRAGMA wal_checkpoint(TRUNCATE)").await?.busy {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("the write-ahead log could not be emptied: other connections kept reading it")
+    }
+
     /// Applies the migrations not applied yet. On PostgreSQL they run without the statement
     /// timeout: a migration on a big table may take longer than any request.
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -244,7 +258,7 @@ fn checkpoint_in_background(pool: AnyPool, writers: WriteQueue) {
                 break;
             }
             let checkpointed = match checkpoint(&pool, "PRAGMA wal_checkpoint(PASSIVE)").await {
-                Ok(frames) if frames > RESTART_AFTER_FRAMES => restart_log(&pool, &writers).await,
+                Ok(log) if log.frames > RESTART_AFTER_FRAMES => restart_log(&pool, &writers).await,
                 done => done,
             };
             if let Err(err) = checkpointed {
@@ -254,13 +268,19 @@ fn checkpoint_in_background(pool: AnyPool, writers: WriteQueue) {
     });
 }
 
-/// Runs a checkpoint and answers the frames in the log.
-async fn checkpoint(conn: impl sqlx::Executor<'_, Database = sqlx::Any>, pragma: &'static str) -> sqlx::Result<i64> {
-    let row = sqlx::query(pragma).fetch_one(conn).await?;
-    row.try_get(1)
+/// What a checkpoint answers: whether it met another checkpoint or a reader it could not wait
+/// out (and so did not finish), and the frames in the log.
+struct Log {
+    busy: bool,
+    frames: i64,
 }
 
-async fn restart_log(pool: &AnyPool, writers: &WriteQueue) -> sqlx::Result<i64> {
+async fn checkpoint(conn: impl sqlx::Executor<'_, Database = sqlx::Any>, pragma: &'static str) -> sqlx::Result<Log> {
+    let row = sqlx::query(pragma).fetch_one(conn).await?;
+    Ok(Log { busy: row.try_get::<i64, _>(0)? != 0, frames: row.try_get(1)? })
+}
+
+async fn restart_log(pool: &AnyPool, writers: &WriteQueue) -> sqlx::Result<Log> {
     let _turn = writers.turn().await?;
     let mut conn = pool.acquire().await?;
     conn.execute(RESTART_WAITS_FOR_READERS).await?;

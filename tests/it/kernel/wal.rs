@@ -83,3 +83,31 @@ async fn under_back_to_back_writes_and_reads_the_log_still_starts_over() {
 
     assert!(restarts >= 2, "the log started over {restarts} time(s) in 5 s of writes; it reached {most} frames");
 }
+
+#[tokio::test]
+async fn a_folded_log_is_empty_even_when_a_reader_held_it_past_the_busy_timeout() {
+    let app = TestApp::spawn().await;
+    let db = &app.state.db;
+    if db.backend != Backend::Sqlite {
+        return;
+    }
+    let url = app.state.settings.database_url.expose().to_owned();
+    let log = format!("{}-wal", url.trim_start_matches("sqlite://").split('?').next().unwrap());
+    db.pool.execute("CREATE TABLE ballast (b BLOB)").await.unwrap();
+    sqlx::query("INSERT INTO ballast (b) VALUES (zeroblob(100000))").execute(&db.pool).await.unwrap();
+    // A reader on the log, as a server's request may be while `seed` ends, held past the 5 s
+    // a checkpoint waits for readers before it answers "busy".
+    let mut reader = db.pool.begin().await.unwrap();
+    sqlx::query("SELECT COUNT(*) FROM ballast").execute(&mut *reader).await.unwrap();
+    sqlx::query("INSERT INTO ballast (b) VALUES (zeroblob(100000))").execute(&db.pool).await.unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(5500)).await;
+        reader.rollback().await.unwrap();
+    });
+
+    let folded = db.fold_log().await;
+    release.await.unwrap();
+
+    folded.unwrap();
+    assert_eq!(std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0), 0, "the log was left with frames in it");
+}
