@@ -122,7 +122,8 @@ impl Db {
     /// Copies SQLite's whole write-ahead log into the file and empties it, after a bulk load, so
     /// that the reads and the first commit after it do not pay for a log as large as the data.
     /// A checkpoint that meets another (the background one) or outwaits a reader answers "busy"
-    /// rather than failing, and the log stays as it was: so it is tried again, for a minute at most.
+    /// rather than failing, and the log stays as it was: so it is tried again, up to 600 times
+    /// 100 ms apart (each try may also wait out the busy timeout for readers).
     pub async fn fold_log(&self) -> anyhow::Result<()> {
         for _ in 0..600 {
             if !checkpoint(&self.pool, "PRAGMA wal_checkpoint(TRUNCATE)").await?.busy {
