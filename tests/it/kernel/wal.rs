@@ -8,15 +8,20 @@ use sqlx::Executor;
 
 use crate::support::TestApp;
 
+/// The SQLite file's path, or None on PostgreSQL (these tests are SQLite's).
+fn sqlite_file(app: &TestApp) -> Option<String> {
+    if app.state.db.backend != Backend::Sqlite {
+        return None;
+    }
+    let url = app.state.settings.database_url.expose();
+    Some(url.trim_start_matches("sqlite://").split('?').next().unwrap().to_owned())
+}
+
 #[tokio::test]
 async fn commits_leave_the_wal_to_a_background_checkpoint_that_empties_it_within_seconds() {
     let app = TestApp::spawn().await;
+    let Some(file) = sqlite_file(&app) else { return };
     let db = &app.state.db;
-    if db.backend != Backend::Sqlite {
-        return;
-    }
-    let url = app.state.settings.database_url.expose().to_owned();
-    let file = url.trim_start_matches("sqlite://").split('?').next().unwrap().to_owned();
     let size = || std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
     let per_connection: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint").fetch_one(&db.pool).await.unwrap();
     db.pool.execute("CREATE TABLE ballast (b BLOB)").await.unwrap();
@@ -87,12 +92,9 @@ async fn under_back_to_back_writes_and_reads_the_log_still_starts_over() {
 #[tokio::test]
 async fn a_folded_log_is_empty_even_when_a_reader_held_it_past_the_busy_timeout() {
     let app = TestApp::spawn().await;
+    let Some(file) = sqlite_file(&app) else { return };
+    let log = format!("{file}-wal");
     let db = &app.state.db;
-    if db.backend != Backend::Sqlite {
-        return;
-    }
-    let url = app.state.settings.database_url.expose().to_owned();
-    let log = format!("{}-wal", url.trim_start_matches("sqlite://").split('?').next().unwrap());
     db.pool.execute("CREATE TABLE ballast (b BLOB)").await.unwrap();
     sqlx::query("INSERT INTO ballast (b) VALUES (zeroblob(100000))").execute(&db.pool).await.unwrap();
     // A reader on the log, as a server's request may be while `seed` ends, held past the 5 s
