@@ -5,11 +5,15 @@
 //
 // Environment: PORT (0 for any), CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, ACCOUNTS_FILE,
 // KEY_FILE (a private JWK; made and saved on first start, so a restart can keep or change it).
+// Each start-up stage is written to stderr with its time, so a start that stalls says where.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 
 import Provider from 'oidc-provider';
+
+const stage = (name) => console.error(`stage: ${name} at ${Math.round(performance.now())} ms`);
+stage('modules loaded');
 
 const env = (name) => {
   const value = process.env[name];
@@ -22,7 +26,9 @@ function signingKey() {
   if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8'));
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: crypto.randomUUID() };
-  fs.writeFileSync(file, JSON.stringify(jwk));
+  // Written whole or not at all: a start killed mid-write must not leave half a key behind.
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(jwk));
+  fs.renameSync(`${file}.tmp`, file);
   return jwk;
 }
 
@@ -32,6 +38,9 @@ const port = Number(process.env.PORT ?? 0);
 const server = (await import('node:http')).createServer();
 await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${server.address().port}`;
+stage('socket bound');
+const key = signingKey();
+stage('signing key ready');
 
 const provider = new Provider(issuer, {
   clients: [
@@ -44,7 +53,7 @@ const provider = new Provider(issuer, {
       token_endpoint_auth_method: 'client_secret_basic',
     },
   ],
-  jwks: { keys: [signingKey()] },
+  jwks: { keys: [key] },
   pkce: { required: () => true },
   scopes: ['openid', 'email', 'profile', 'groups'],
   claims: {
@@ -64,4 +73,5 @@ const provider = new Provider(issuer, {
 });
 provider.on('server_error', (_ctx, err) => console.error('provider error:', err));
 server.on('request', provider.callback());
+stage('provider made');
 console.log(`listening ${server.address().port}`);
