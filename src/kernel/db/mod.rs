@@ -96,6 +96,9 @@ impl Db {
             // (`auto`) a LIMIT query whose generic plan looks costlier is re-planned on every call
             // (~0.9 ms, most of the post list's database time). Its generic plan is the same
             // index walk, so keep it (BENCHMARKS.md, before/after).
+            // No JIT compilation: a generic plan's cost assumes a tenth of the table under an
+            // unknown LIMIT, so a 20-row page at 100× the data crossed `jit_above_cost` and spent
+            // 27 ms compiling a query that runs in 0.2.
             // A statement that runs longer than a request may is cancelled (57014 → 503).
             // The pool stays full: sqlx makes a request that finds no idle connection open its own
             // rather than wait for one to come back, and a new connection (a process, a password
@@ -104,6 +107,7 @@ impl Db {
             Backend::Postgres => options.min_connections(POOL_SIZE).after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("SET plan_cache_mode = force_generic_plan").await?;
+                    conn.execute("SET jit = off").await?;
                     conn.execute(STATEMENT_TIMEOUT).await?;
                     health::report_available();
                     Ok(())

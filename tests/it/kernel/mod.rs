@@ -5,6 +5,7 @@ mod jobs;
 mod mail;
 mod metrics;
 mod outbound;
+mod plans;
 mod process;
 mod production;
 mod schema;
