@@ -86,40 +86,49 @@ impl OidcLab {
 fn spawn(dir: &Path, redirect_uri: &str, port: u16) -> (Child, u16) {
     let mut stalled = String::new();
     for attempt in 1..=2 {
-        let mut child = Command::new("node")
-            .arg(lab_dir().join("provider.mjs"))
-            .env("PORT", port.to_string())
-            .env("CLIENT_ID", CLIENT_ID)
-            .env("CLIENT_SECRET", CLIENT_SECRET)
-            .env("REDIRECT_URI", redirect_uri)
-            .env("ACCOUNTS_FILE", dir.join("accounts.json"))
-            .env("KEY_FILE", dir.join("key.json"))
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.join("provider.log")).expect("the provider's log file"))
-            .spawn()
-            .expect("node runs");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(port) = line.strip_prefix("listening ") {
-                    let _ = tx.send(port.trim().parse::<u16>().unwrap());
-                }
-            }
-        });
-        // Generous: the suite starts one provider per test, two at once on two cores, in ~2 s each.
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(port) => return (child, port),
-            Err(err) => {
-                child.kill().ok();
-                child.wait().ok();
-                let log = std::fs::read_to_string(dir.join("provider.log")).unwrap_or_default();
-                stalled.push_str(&format!("attempt {attempt} ({err}):\n{log}\n"));
+        match spawn_once(dir, redirect_uri, port) {
+            Ok(started) => return started,
+            Err(log) => {
                 eprintln!("the provider did not start within 30 s on attempt {attempt}: {log}");
+                stalled.push_str(&format!("attempt {attempt}:\n{log}\n"));
             }
         }
     }
     panic!("the provider did not start in two attempts of 30 s; its output:\n{stalled}")
+}
+
+/// One start: the child and its port, or (the child killed) what it logged.
+fn spawn_once(dir: &Path, redirect_uri: &str, port: u16) -> Result<(Child, u16), String> {
+    let mut child = Command::new("node")
+        .arg(lab_dir().join("provider.mjs"))
+        .env("PORT", port.to_string())
+        .env("CLIENT_ID", CLIENT_ID)
+        .env("CLIENT_SECRET", CLIENT_SECRET)
+        .env("REDIRECT_URI", redirect_uri)
+        .env("ACCOUNTS_FILE", dir.join("accounts.json"))
+        .env("KEY_FILE", dir.join("key.json"))
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(dir.join("provider.log")).expect("the provider's log file"))
+        .spawn()
+        .expect("node runs");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(port) = line.strip_prefix("listening ") {
+                let _ = tx.send(port.trim().parse::<u16>().unwrap());
+            }
+        }
+    });
+    // Generous: the suite starts one provider per test, two at once on two cores, in ~2 s each.
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(port) => Ok((child, port)),
+        Err(err) => {
+            child.kill().ok();
+            child.wait().ok();
+            Err(format!("({err}) {}", std::fs::read_to_string(dir.join("provider.log")).unwrap_or_default()))
+        }
+    }
 }
 
 impl Drop for OidcLab {
